@@ -1,0 +1,27 @@
+# The project's commands. Every target does its own set-up (see scripts/setup.d/).
+.PHONY: demo test airflow airflow-stop bench lock setup clean
+
+demo:            ## the main job: every DAG end to end on the embedded default, with a summary
+	bash scripts/demo.sh
+
+test:            ## the test command: set-up, then pytest (ARGS="..." goes to pytest)
+	bash scripts/test.sh $(ARGS)
+
+airflow:         ## start Airflow standalone (UI + REST API on localhost:8080) in the background
+	bash scripts/airflow.sh start
+
+airflow-stop:    ## stop it (the whole process group)
+	bash scripts/airflow.sh stop
+
+bench:           ## print the benchmarks' numbers
+	bash scripts/bench.sh
+
+setup:           ## install and start what the project needs (venv, PostgreSQL, tools)
+	bash scripts/setup.sh
+
+lock:            ## regenerate requirements.lock from requirements.txt
+	uv pip compile --quiet requirements.txt -o requirements.lock --python-version 3.11
+
+clean:           ## delete the state folder (.state/: Airflow home, stores, reports, demo repos)
+	bash scripts/airflow.sh stop || true
+	rm -rf .state

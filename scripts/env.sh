@@ -1,0 +1,24 @@
+# Sourced by every script: one place that says where things live and how Airflow is set up
+# for the embedded default (SQLite, LocalExecutor, this project's dags/ and plugins/).
+# Any variable already set in the environment wins.
+PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PROJECT_ROOT
+export DELIVERY_STATE="${DELIVERY_STATE:-$PROJECT_ROOT/.state}"
+export VENV="${VENV:-$PROJECT_ROOT/.venv}"
+export PATH="$VENV/bin:$DELIVERY_STATE/tools/bin:$PATH"
+# include/ is imported as the package `include`, plugins/ as the package `delivery`.
+export PYTHONPATH="$PROJECT_ROOT:$PROJECT_ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
+
+export AIRFLOW_HOME="${AIRFLOW_HOME:-$DELIVERY_STATE/airflow}"
+export AIRFLOW__CORE__DAGS_FOLDER="${AIRFLOW__CORE__DAGS_FOLDER:-$PROJECT_ROOT/dags}"
+export AIRFLOW__CORE__PLUGINS_FOLDER="${AIRFLOW__CORE__PLUGINS_FOLDER:-$PROJECT_ROOT/plugins}"
+export AIRFLOW__CORE__LOAD_EXAMPLES="${AIRFLOW__CORE__LOAD_EXAMPLES:-False}"
+export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
+# 2-core machines: the default of 32 starts 32 workers and takes ~1.4 GB.
+export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
+export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
+export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# MLflow writes a telemetry file to ~/.config on import; keep it quiet and local.
+export MLFLOW_DISABLE_TELEMETRY=true
+export DO_NOT_TRACK=true
+export GOTOOLCHAIN=local
