@@ -5,7 +5,8 @@ PROJECT_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PROJECT_ROOT
 export DELIVERY_STATE="${DELIVERY_STATE:-$PROJECT_ROOT/.state}"
 export VENV="${VENV:-$PROJECT_ROOT/.venv}"
-export PATH="$VENV/bin:$DELIVERY_STATE/tools/bin:$PATH"
+export DELIVERY_TOOLS="${DELIVERY_TOOLS:-$PROJECT_ROOT/.state/tools}"
+export PATH="$VENV/bin:$DELIVERY_TOOLS/bin:$PATH"
 # include/ is imported as the package `include`, plugins/ as the package `delivery`.
 export PYTHONPATH="$PROJECT_ROOT:$PROJECT_ROOT/plugins${PYTHONPATH:+:$PYTHONPATH}"
 

@@ -25,6 +25,8 @@ os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__EXECUTOR"] = "LocalExecutor"
 os.environ["AIRFLOW__CORE__PARALLELISM"] = "4"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ.setdefault("DELIVERY_TOOLS", str(PROJECT_ROOT / ".state" / "tools"))
+os.environ["PATH"] = os.pathsep.join([str(Path(os.environ["DELIVERY_TOOLS"]) / "bin"), os.environ["PATH"]])
 os.environ["DO_NOT_TRACK"] = "true"
 for path in (str(PROJECT_ROOT / "plugins"), str(PROJECT_ROOT)):
     if path not in sys.path:

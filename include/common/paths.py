@@ -35,3 +35,12 @@ def report_dir(dag_id: str, run_id: str) -> Path:
 def demo_inputs_dir() -> Path:
     """The demo inputs that ship with the project (sample app, manifests, data)."""
     return PROJECT_ROOT / "include" / "demo"
+
+
+def tools_dir() -> Path:
+    """Built tool binaries (kube-apiserver, etcd, kustomize, helm...): ``$DELIVERY_TOOLS``.
+
+    Default ``<project>/.state/tools``; tests keep this one even though they use their own state
+    folder, so the binaries are built once.
+    """
+    return Path(os.environ.get("DELIVERY_TOOLS") or PROJECT_ROOT / ".state" / "tools")
