@@ -20,12 +20,7 @@ start() {
     exit 1
   fi
   bash "$PROJECT_ROOT/scripts/setup.sh"
-  mkdir -p "$AIRFLOW_HOME"
-  if ! airflow db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1; then
-    tail -5 "$AIRFLOW_HOME/migrate.log" >&2
-    echo "error: 'airflow db migrate' failed. Fix: 'make clean' (deletes .state/) and try again." >&2
-    exit 1
-  fi
+  bash "$PROJECT_ROOT/scripts/migrate.sh"
   setsid airflow standalone >"$LOG" 2>&1 < /dev/null &
   echo $! >"$PIDFILE"  # setsid makes the child its own group leader: pid == pgid
   for _ in $(seq 1 120); do

@@ -5,17 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
-if [ "${1:-}" = "--reset" ]; then
-  echo "demo: --reset: deleting $AIRFLOW_HOME"
-  rm -rf "$AIRFLOW_HOME"
-fi
 bash "$PROJECT_ROOT/scripts/setup.sh"
-mkdir -p "$AIRFLOW_HOME"
-if ! airflow db migrate >"$AIRFLOW_HOME/migrate.log" 2>&1; then
-  echo "error: 'airflow db migrate' failed for AIRFLOW_HOME=$AIRFLOW_HOME (last lines below)." >&2
-  tail -5 "$AIRFLOW_HOME/migrate.log" >&2
-  echo "Fix: a half-migrated or foreign state folder; run 'bash scripts/demo.sh --reset' (deletes $AIRFLOW_HOME)." >&2
-  exit 1
-fi
+bash "$PROJECT_ROOT/scripts/migrate.sh" "$@"
 cd "$PROJECT_ROOT"
 exec "$VENV/bin/python" scripts/run_demo.py
