@@ -17,8 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DAGS_DIR = PROJECT_ROOT / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
 HEAVY_MODULES = ["mlflow", "great_expectations", "optuna", "sklearn", "pandas", "kubernetes", "docker"]
-# Retries below 2 must be listed here with the reason (none today).
-RETRY_EXCEPTIONS: dict[str, str] = {}
+# A task may have fewer than 2 retries only when its own doc_md says why (it shows in the UI),
+# e.g. a policy gate whose verdict a retry cannot change.
 
 
 class ParseTimeLookup(AssertionError):
@@ -73,8 +73,10 @@ def test_dag_conventions(dagbag, dag_id):
     assert dag.doc_md and len(dag.doc_md.strip()) > 40, f"{dag_id}: set doc_md=__doc__ with a real description"
     for t in dag.tasks:
         assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id}: set default_args owner"
-        minimum = 0 if dag_id in RETRY_EXCEPTIONS else 2
-        assert t.retries >= minimum, f"{dag_id}.{t.task_id}: retries={t.retries}, need >= 2 (or a reason in RETRY_EXCEPTIONS)"
+        documented = "retr" in (t.doc_md or t.doc or "").lower()
+        assert t.retries >= 2 or documented, (
+            f"{dag_id}.{t.task_id}: retries={t.retries}; use >= 2, or say why not in the task's doc_md"
+        )
 
 
 def test_every_param_has_type_and_description(dagbag, dag_id):
