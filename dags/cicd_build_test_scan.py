@@ -1,0 +1,77 @@
+"""
+# cicd_build_test_scan
+
+Build, test and scan one commit of an application repo, apply the gate policy, and ship an
+OCI image only when the gate passes.
+
+`prepare` (validate params) -> `checkout` (exact commit, SHA recorded) -> `env` (virtualenv
+cached by the lock file's hash) -> `test`, `sast`, `secrets`, `audit`, `sbom`, `build`,
+`image_build` -> **`gate`** -> `push_image` (+ digest check) -> `publish` (`app_image` Asset),
+with `cleanup` as the teardown of `checkout`.
+
+A failed gate stops the run before the push. Every stage writes its result to the run's
+report folder `<state>/reports/cicd_build_test_scan/<run_id>/` (JUnit, coverage, SARIF, SBOM,
+`gate.json`, `summary.md` / `summary.html`). See docs/cicd.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from airflow.sdk import Param, dag
+
+from delivery.assets import app_image
+from delivery.operators.cicd import (
+    CicdCleanupOperator,
+    CicdGateOperator,
+    CicdPrepareOperator,
+    CicdPublishOperator,
+    CicdPushOperator,
+    CicdStageOperator,
+)
+
+STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
+
+
+@dag(
+    dag_id="cicd_build_test_scan",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    doc_md=__doc__,
+    tags=["cicd"],
+    default_args={"owner": "cicd", "retries": 2},
+    max_active_runs=4,
+    render_template_as_native_obj=True,
+    params={
+        "repo": Param("", type="string", description="Git URL of the app (file://, https://, ssh://). "
+                      "Empty: the seeded demo app repo <state>/repos/app.git."),
+        "ref": Param("main", type="string", minLength=1, description="Branch, tag or commit SHA to build."),
+        "image": Param("demo-app", type="string", minLength=1,
+                       description="Image repository name in the registry (tag = first 12 chars of the commit SHA)."),
+        "policy": Param("default", type="string", minLength=1,
+                        description="Gate policy: a name from include/cicd/policy/ (default, strict) or a YAML/JSON path."),
+        "stages": Param(STAGES, type="array", items={"type": "string", "enum": STAGES}, minItems=1,
+                        description="Stages to run (checkout, env and the gate always run)."),
+    },
+)
+def cicd_build_test_scan():
+    prepare = CicdPrepareOperator(
+        task_id="prepare", repo="{{ params.repo }}", ref="{{ params.ref }}", image="{{ params.image }}",
+        policy="{{ params.policy }}", stages="{{ params.stages }}")
+    checkout = CicdStageOperator(task_id="checkout", stage="checkout")
+    env = CicdStageOperator(task_id="env", stage="env")
+    stages = [CicdStageOperator(task_id=s if s != "image" else "image_build", stage=s) for s in STAGES]
+    gate = CicdGateOperator(task_id="gate", retries=0,
+                            doc_md="Applies the gate policy. No retries: a retry cannot change the verdict.")
+    push = CicdPushOperator(task_id="push_image")
+    publish = CicdPublishOperator(task_id="publish", push_task_id="push_image", outlets=[app_image])
+    cleanup = CicdCleanupOperator(task_id="cleanup", retries=0,
+                                  doc_md="Removes the run's checkout and local image. No retries: best effort, "
+                                         "the next run starts from a fresh work folder anyway.")
+    # cleanup is a teardown of checkout: it runs whatever happened after it, and its own
+    # outcome never decides the run's state (a failed gate still fails the run).
+    prepare >> checkout >> env >> stages >> gate >> push >> publish >> cleanup.as_teardown(setups=checkout)
+
+
+cicd_build_test_scan()

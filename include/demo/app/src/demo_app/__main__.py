@@ -1,0 +1,3 @@
+from demo_app.server import main
+
+main()

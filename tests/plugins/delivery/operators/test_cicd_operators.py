@@ -1,0 +1,47 @@
+"""The thin CI/CD operators: bad params fail without retry; stage results reach the report folder."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from delivery.operators.cicd import CicdGateOperator, CicdPrepareOperator, CicdStageOperator
+from include.cicd import demo
+from include.common.paths import report_dir
+
+
+def ctx(run_id):
+    return {"dag": SimpleNamespace(dag_id="cicd_operator_test"), "run_id": run_id}
+
+
+def prepare(run_id, **params):
+    base = {"repo": "", "ref": "main", "image": "demo-app", "policy": "default", "stages": ["test"]}
+    return CicdPrepareOperator(task_id="prepare", **(base | params)).execute(ctx(run_id))
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("ref", "main;reboot", "ref: 'main;reboot' contains shell metacharacters"),
+    ("ref", "..", "ref: '..' is not a valid Git"),
+    ("repo", "file:///does/not/exist.git", "repo: file:///does/not/exist.git does not exist"),
+    ("stages", "['lint']", "stages: unknown stage"),
+])
+def test_bad_params_fail_without_retry(field, value, match):
+    demo.seed()
+    with pytest.raises(AirflowFailException, match=match):
+        prepare(f"bad-{field}", **{field: value})
+
+
+def test_stage_and_gate_operators_write_the_report():
+    demo.seed()
+    params = prepare("ok", stages="['test']")
+    assert params["stages"] == ["test"] and params["registry"].startswith("http")
+    for stage in ("checkout", "env", "test", "sast"):
+        out = CicdStageOperator(task_id=stage, stage=stage).execute(ctx("ok"))
+        assert out["stage"] == stage
+    assert out["status"] == "not_requested"
+    verdict = CicdGateOperator(task_id="gate").execute(ctx("ok"))
+    assert verdict["stages"]["test"] == "pass" and verdict["stages"]["sast"] == "not_requested"
+    report = report_dir("cicd_operator_test", "ok")
+    assert (report / "junit.xml").exists() and (report / "summary.md").exists()
