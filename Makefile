@@ -1,5 +1,5 @@
 # The project's commands. Every target does its own set-up (see scripts/setup.d/).
-.PHONY: demo test airflow airflow-stop bench lock setup clean
+.PHONY: demo test airflow airflow-stop k8s-start k8s-stop bench lock setup clean
 
 demo:            ## the main job: every DAG end to end on the embedded default, with a summary
 	bash scripts/demo.sh
@@ -13,6 +13,12 @@ airflow:         ## start Airflow standalone (UI + REST API on localhost:8080) i
 airflow-stop:    ## stop it (the whole process group)
 	bash scripts/airflow.sh stop
 
+k8s-start:       ## start the local Kubernetes control plane (prints its kubeconfig path)
+	bash scripts/k8s/start.sh
+
+k8s-stop:        ## stop it (--wipe: ARGS=--wipe also deletes its data)
+	bash scripts/k8s/stop.sh $(ARGS)
+
 bench:           ## print the benchmarks' numbers
 	bash scripts/bench.sh
 
@@ -24,4 +30,5 @@ lock:            ## regenerate requirements.lock from requirements.txt
 
 clean:           ## delete the state folder (.state/: Airflow home, stores, reports, demo repos)
 	bash scripts/airflow.sh stop || true
+	bash scripts/k8s/stop.sh || true
 	rm -rf .state
