@@ -1,0 +1,94 @@
+"""Apply a sync plan with server-side apply, wave by wave, as our field manager.
+
+A field that another manager owns makes the server refuse with a conflict: that is reported
+(which fields, which manager) and the sync stops, unless ``force`` is set, which takes the
+fields over (``kubectl apply --server-side --force-conflicts``). A failing step stops the sync:
+later waves are never applied on top of a broken one.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from include.gitops.client import ApplyConflict, Cluster, ClusterError
+from include.gitops.plan import Step, SyncPlan
+from include.gitops.types import LABEL_APP, ResourceKey
+
+
+@dataclass
+class ApplyResult:
+    key: ResourceKey
+    action: str  # created | configured | failed | conflict
+    message: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"resource": str(self.key), "display": self.key.display, "action": self.action, "message": self.message}
+
+
+class ApplyFailed(RuntimeError):
+    """A step failed; ``results`` holds every result so far (the failed ones name why)."""
+
+    def __init__(self, step: str, results: list[ApplyResult]):
+        self.results = results
+        failed = [r for r in results if r.action in ("failed", "conflict")]
+        lines = "\n".join(f"  - {r.key.display}: {r.message}" for r in failed)
+        super().__init__(f"sync stopped in {step}: {len(failed)} resource(s) failed:\n{lines}")
+
+
+def with_ownership(obj: dict[str, Any], app: str) -> dict[str, Any]:
+    """A copy of ``obj`` carrying our ownership label ``app.delivery.io/name=<app>``."""
+    out = copy.deepcopy(obj)
+    meta = out.setdefault("metadata", {})
+    meta["labels"] = {**(meta.get("labels") or {}), LABEL_APP: app}
+    return out
+
+
+def _conflict_message(exc: ApplyConflict) -> str:
+    fields = [f"{c.get('field', '?')} ({c.get('message', '')})" for c in exc.causes]
+    return (
+        "field ownership conflict: " + ("; ".join(fields) if fields else str(exc))
+        + ". Another field manager changed these fields; sync with force=true to take them over"
+    )
+
+
+def apply_step(cluster: Cluster, step: Step, *, force: bool = False, existing: set[ResourceKey] | None = None) -> list[ApplyResult]:
+    """Apply every object of one step (all are tried, so one report names every failure)."""
+    results: list[ApplyResult] = []
+    for obj in step.objects:
+        key = ResourceKey.of(obj)
+        try:
+            cluster.apply(obj, force=force)
+        except ApplyConflict as exc:
+            results.append(ApplyResult(key, "conflict", _conflict_message(exc)))
+            continue
+        except ClusterError as exc:
+            results.append(ApplyResult(key, "failed", str(exc)))
+            continue
+        created = existing is not None and key not in existing
+        results.append(ApplyResult(key, "created" if created else "configured"))
+    crds = [ResourceKey.of(o).name for o in step.objects if o.get("kind") == "CustomResourceDefinition"]
+    if crds and all(r.action in ("created", "configured") for r in results):
+        cluster.wait_established(crds)  # the next wave may create objects of these kinds
+    return results
+
+
+def apply_plan(
+    cluster: Cluster,
+    plan: SyncPlan,
+    *,
+    force: bool = False,
+    existing: set[ResourceKey] | None = None,
+    after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
+) -> list[ApplyResult]:
+    """Apply ``plan`` step by step; raise ApplyFailed at the first step with a failure."""
+    results: list[ApplyResult] = []
+    for step in plan.steps:
+        step_results = apply_step(cluster, step, force=force, existing=existing)
+        results.extend(step_results)
+        if any(r.action in ("failed", "conflict") for r in step_results):
+            raise ApplyFailed(step.name, results)
+        if after_step is not None:
+            after_step(step, step_results)
+    return results

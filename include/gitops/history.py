@@ -1,0 +1,91 @@
+"""Sync history: one JSON line per sync (revision, resources, result, time), per app.
+
+Rollback is a sync of an earlier revision: :func:`rollback_target` finds the revision of the
+last successful sync before the current one, and the sync renders that exact commit again.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from include.common.errors import InputError
+from include.common.paths import state_dir
+
+
+@dataclass
+class HistoryEntry:
+    app: str
+    revision: str  # the exact commit SHA that was synced
+    result: str  # Succeeded | Failed | DryRun
+    resources: list[str] = field(default_factory=list)
+    repo_url: str = ""
+    path: str = ""
+    requested: str = ""  # what the user asked for (branch, tag, sha, rollback)
+    started_at: str = ""
+    finished_at: str = ""
+    run_id: str = ""
+    message: str = ""
+    health: str = ""
+    id: int = 0
+
+
+def history_file(app: str, root: Path | None = None) -> Path:
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", app or ""):
+        raise InputError("app", f"{app!r} is not a valid app name", "use lower-case letters, digits and '-'")
+    folder = (root or state_dir()) / "gitops" / "history"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{app}.jsonl"
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def entries(app: str, root: Path | None = None) -> list[HistoryEntry]:
+    path = history_file(app, root)
+    if not path.exists():
+        return []
+    return [HistoryEntry(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
+
+
+def record(entry: HistoryEntry, root: Path | None = None) -> HistoryEntry:
+    """Append ``entry`` (id = previous id + 1; an exclusive lock keeps ids unique)."""
+    path = history_file(entry.app, root)
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        fh.seek(0)
+        lines = [line for line in fh.read().splitlines() if line.strip()]
+        entry.id = (json.loads(lines[-1])["id"] + 1) if lines else 1
+        entry.finished_at = entry.finished_at or now()
+        fh.write(json.dumps(asdict(entry), sort_keys=True) + "\n")
+    return entry
+
+
+def rollback_target(app: str, *, to_id: int | None = None, root: Path | None = None) -> HistoryEntry:
+    """The entry to roll back to: ``to_id`` if given, else the last successful sync whose
+    revision differs from the latest successful one."""
+    done = [e for e in entries(app, root) if e.result == "Succeeded"]
+    if to_id is not None:
+        for e in done:
+            if e.id == to_id:
+                return e
+        raise InputError("rollback_to", f"history of {app!r} has no successful sync with id {to_id}",
+                         f"pick one of: {', '.join(str(e.id) for e in done) or 'none yet'}")
+    if not done:
+        raise InputError("rollback", f"app {app!r} has no successful sync yet", "sync a revision before rolling back")
+    current = done[-1].revision
+    for e in reversed(done):
+        if e.revision != current:
+            return e
+    raise InputError("rollback", f"app {app!r} has only ever been synced at {current[:12]}",
+                     "there is no earlier revision to roll back to")
+
+
+def as_dicts(items: list[HistoryEntry]) -> list[dict[str, Any]]:
+    return [asdict(e) for e in items]

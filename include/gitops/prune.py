@@ -1,0 +1,60 @@
+"""Prune: delete what we applied before and Git no longer has.
+
+Only objects carrying our ownership label for this app are ever candidates. An object with
+the annotation ``delivery.io/prune: "false"`` (or Argo CD's ``argocd.argoproj.io/sync-options:
+Prune=false``) is never deleted. A dry-run returns the list without deleting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from include.gitops.client import Cluster, ClusterError
+from include.gitops.plan import sort_key
+from include.gitops.types import ANNOTATION_PRUNE, LABEL_APP, ResourceKey, annotations_of, labels_of
+
+
+@dataclass
+class PruneResult:
+    key: ResourceKey
+    action: str  # pruned | would-prune | protected | gone | failed
+    message: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"resource": str(self.key), "display": self.key.display, "action": self.action, "message": self.message}
+
+
+def is_protected(obj: dict[str, Any]) -> bool:
+    annotations = annotations_of(obj)
+    if str(annotations.get(ANNOTATION_PRUNE, "")).lower() == "false":
+        return True
+    options = str(annotations.get("argocd.argoproj.io/sync-options", ""))
+    return "Prune=false" in [o.strip() for o in options.split(",")]
+
+
+def candidates(app: str, owned: Iterable[dict[str, Any]], desired_keys: set[ResourceKey]) -> tuple[list[dict], list[dict]]:
+    """(to prune, protected) among live objects labelled for ``app`` that are not in Git."""
+    prune, protected = [], []
+    for obj in owned:
+        if labels_of(obj).get(LABEL_APP) != app or ResourceKey.of(obj) in desired_keys:
+            continue
+        (protected if is_protected(obj) else prune).append(obj)
+    order = lambda o: sort_key(o)  # noqa: E731
+    return sorted(prune, key=order, reverse=True), sorted(protected, key=order)
+
+
+def prune(cluster: Cluster | None, to_prune: list[dict], protected: list[dict], *, dry_run: bool = False) -> list[PruneResult]:
+    """Delete ``to_prune`` (reverse plan order); list the protected ones. ``dry_run`` deletes nothing."""
+    results = [PruneResult(ResourceKey.of(o), "protected", f"annotation {ANNOTATION_PRUNE}=false") for o in protected]
+    for obj in to_prune:
+        key = ResourceKey.of(obj)
+        if dry_run or cluster is None:
+            results.append(PruneResult(key, "would-prune", "dry-run: not deleted"))
+            continue
+        try:
+            gone = not cluster.delete(obj)
+            results.append(PruneResult(key, "gone" if gone else "pruned"))
+        except ClusterError as exc:
+            results.append(PruneResult(key, "failed", str(exc)))
+    return results

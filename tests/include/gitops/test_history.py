@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from include.common.errors import InputError
+from include.gitops.history import HistoryEntry, entries, record, rollback_target
+
+
+def test_record_and_rollback(tmp_path: Path) -> None:
+    for rev, result in (("a" * 40, "Succeeded"), ("b" * 40, "Succeeded"), ("c" * 40, "Failed"), ("b" * 40, "Succeeded")):
+        record(HistoryEntry(app="shop", revision=rev, result=result, resources=["/v1/ConfigMap/demo/x"]), root=tmp_path)
+    items = entries("shop", root=tmp_path)
+    assert [e.id for e in items] == [1, 2, 3, 4]
+    assert items[0].finished_at
+    # current is b (id 4); the failed c is never a target; previous different revision is a
+    assert rollback_target("shop", root=tmp_path).revision == "a" * 40
+    assert rollback_target("shop", to_id=2, root=tmp_path).revision == "b" * 40
+    with pytest.raises(InputError, match="no successful sync with id 3"):
+        rollback_target("shop", to_id=3, root=tmp_path)
+
+
+def test_rollback_without_history(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no successful sync yet"):
+        rollback_target("shop", root=tmp_path)
+    record(HistoryEntry(app="shop", revision="a" * 40, result="Succeeded"), root=tmp_path)
+    with pytest.raises(InputError, match="no earlier revision"):
+        rollback_target("shop", root=tmp_path)
+
+
+def test_bad_app_name(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="app"):
+        entries("../etc", root=tmp_path)

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from delivery.hooks.kubernetes import GitOpsKubernetesHook
+from include.gitops import localcluster
+
+
+@pytest.fixture
+def seen(monkeypatch) -> list:
+    calls: list = []
+
+    def fake_find_cluster(kubeconfig=None, *, context=None, start=True, **kw):
+        calls.append((kubeconfig, context))
+        return localcluster.ClusterChoice(localcluster.ClusterMode.PLAN_ONLY, None, "plan-only: test")
+
+    monkeypatch.setattr(localcluster, "find_cluster", fake_find_cluster)
+    return calls
+
+
+def test_hook_declares_its_connection() -> None:
+    assert GitOpsKubernetesHook.conn_name_attr == "kubernetes_conn_id"
+    assert GitOpsKubernetesHook.default_conn_name == "kubernetes_default"
+    assert GitOpsKubernetesHook.conn_type == "kubernetes"
+    assert GitOpsKubernetesHook.hook_name
+
+
+def test_explicit_kubeconfig_wins(seen, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps({"conn_type": "kubernetes", "extra": {"kube_config_path": "/from/conn"}}))
+    hook = GitOpsKubernetesHook(kubeconfig="/explicit", context="c1")
+    assert hook.plan_only and hook.get_conn() is None and hook.get_cluster() is None
+    assert seen == [("/explicit", "c1")]
+
+
+def test_connection_path_and_context(seen, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
+        {"conn_type": "kubernetes", "extra": {"kube_config_path": "/from/conn", "cluster_context": "ctx"}}))
+    assert GitOpsKubernetesHook().choice.mode == localcluster.ClusterMode.PLAN_ONLY
+    assert seen == [("/from/conn", "ctx")]
+
+
+def test_connection_inline_kubeconfig_is_written_private(seen, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_MY_K8S", json.dumps({"conn_type": "kubernetes", "extra": {"kube_config": "apiVersion: v1\nkind: Config\n"}}))
+    assert GitOpsKubernetesHook("my_k8s").plan_only
+    path = seen[0][0]
+    assert path.endswith("my_k8s.yaml")
+    import os
+    import stat
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert "kind: Config" in open(path).read()
+
+
+def test_no_connection_falls_back_to_find_cluster(seen, monkeypatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
+    ok, message = GitOpsKubernetesHook().test_connection()
+    assert seen == [(None, None)]
+    assert not ok and "plan-only" in message
