@@ -81,7 +81,7 @@ def main() -> int:
         dag_id, label = step["dag_id"], step.get("label", "")
         print(f"\n=== {dag_id} ({label})", flush=True)
         outcome = run(dag_id, label, step.get("conf", {}))
-        outcome.expected = step.get("expect", "success")
+        outcome.expected = step.get("expect", step.get("expected", "success"))
         outcomes.append(outcome)
 
     print("\n" + "=" * 100)

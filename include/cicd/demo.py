@@ -106,3 +106,20 @@ def make_variant(name: str, url: str | None = None) -> dict:
     if sha is None:
         sha = run_git(["--git-dir", bare, "rev-parse", branch])
     return {"repo": url, "ref": branch, "sha": sha, "stage": stage}
+
+
+def plan() -> list[dict]:
+    """The demo runs of the CI/CD family, in order (read by scripts/run_demo.py).
+
+    The clean app passes the gate and its image is pushed (when buildah is present); a commit
+    with a bandit HIGH finding is stopped by the gate on purpose, with nothing pushed.
+    """
+    seed()
+    bad = make_variant("bandit-high")
+    return [
+        {"dag_id": "cicd_build_test_scan", "label": "clean app: gate passes, image pushed", "conf": {}},
+        {"dag_id": "cicd_build_test_scan", "label": "bandit HIGH commit: gate stops it",
+         "conf": {"ref": bad["ref"], "stages": ["sast", "image"]}, "expect": "failed"},
+        {"dag_id": "cicd_watch_branch", "label": "watch main: starts a build for a new commit",
+         "conf": {"timeout": 5}},
+    ]
