@@ -1,0 +1,194 @@
+"""Hyper-parameter search with Optuna: one study in RDB storage shared by N workers.
+
+Every worker (an Airflow mapped task, or a process in the benchmark) calls :func:`run_worker`
+on the same study. The trial budget and the time budget are shared and kept in the storage:
+
+- the study's user attribute ``trial_budget`` is the total number of trials; a trial whose
+  number comes after ``trial_budget`` counted trials (COMPLETE, PRUNED or RUNNING) is
+  refused at its start (it ends FAIL with ``budget_exhausted`` and is not counted);
+- ``deadline`` (epoch seconds) is fixed when the study is created, so a retried worker keeps it;
+- the storage records heartbeats: when a worker dies, its RUNNING trial goes stale, is marked
+  FAIL by the next worker and re-enqueued with the same parameters (``RetryFailedTrialCallback``),
+  so a retried task resumes the study and no trial is lost or counted twice.
+
+The sampler is a seeded TPE (seed + worker index, so workers do not propose the same points;
+``constant_liar`` keeps parallel workers apart); the pruner is a median pruner over CV folds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from include.common.errors import InputError
+
+COUNTED_STATES = ("COMPLETE", "PRUNED")
+HEARTBEAT_INTERVAL = 5
+GRACE_PERIOD = 20
+
+
+class BudgetExhausted(Exception):
+    """The shared trial budget is used up (raised inside a trial so that it is not counted)."""
+
+
+def storage(url: str, *, heartbeat_interval: int = HEARTBEAT_INTERVAL, grace_period: int = GRACE_PERIOD):
+    """An ``RDBStorage`` with heartbeats and retry of stale trials (SQLite gets a lock timeout)."""
+    import warnings
+
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    from include.mlops.stores import enable_wal
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kwargs: dict[str, Any] = {}
+    if url.startswith("sqlite"):
+        enable_wal(url)
+        kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+    else:
+        kwargs["engine_kwargs"] = {"pool_pre_ping": True}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna 5 but stable in use
+        return RDBStorage(
+            url,
+            heartbeat_interval=heartbeat_interval,
+            grace_period=grace_period,
+            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+            **kwargs,
+        )
+
+
+def create_study(storage_obj, study_name: str, *, trial_budget: int, timeout_s: float, direction: str = "maximize"):
+    """Create the study (or load it when it exists: a retry) and fix its shared budgets once."""
+    import optuna
+
+    if trial_budget < 1:
+        raise InputError("n_trials", f"{trial_budget} is less than 1", "ask for at least one trial")
+    if timeout_s <= 0:
+        raise InputError("timeout", f"{timeout_s} s is not positive", "give a time budget in seconds")
+    study = optuna.create_study(storage=storage_obj, study_name=study_name, direction=direction, load_if_exists=True)
+    attrs = study.user_attrs
+    if "trial_budget" not in attrs:
+        study.set_user_attr("trial_budget", int(trial_budget))
+        study.set_user_attr("deadline", time.time() + float(timeout_s))
+    return study
+
+
+@dataclass
+class WorkerResult:
+    worker: int
+    trials_run: int
+    complete: int
+    pruned: int
+    failed: int
+    study_complete: int
+    study_pruned: int
+    stopped_by: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def counted_trials(study) -> int:
+    """COMPLETE + PRUNED trials in the storage (what the budget counts)."""
+    from optuna.trial import TrialState
+
+    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
+
+
+def cv_objective(train_frame, *, n_folds: int = 3, seed: int = 0) -> Callable:
+    """The objective: mean ROC AUC over stratified CV folds, reported per fold for pruning."""
+    import numpy as np
+    import optuna
+    from sklearn.metrics import roc_auc_score
+
+    from include.mlops.training import build_pipeline, folds, search_space, xy
+
+    X, y = xy(train_frame)
+    splits = folds(y, n_folds=n_folds, seed=seed)
+
+    def objective(trial) -> float:
+        params = search_space(trial)
+        scores = []
+        for step, (tr, va) in enumerate(splits):
+            model = build_pipeline(params, seed=seed).fit(X.iloc[tr], y.iloc[tr])
+            scores.append(roc_auc_score(y.iloc[va], model.predict_proba(X.iloc[va])[:, 1]))
+            trial.report(float(np.mean(scores)), step)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"mean ROC AUC {np.mean(scores):.4f} after {step + 1} fold(s)")
+        return float(np.mean(scores))
+
+    return objective
+
+
+def objective_from_file(*, data_path: str, seed: int = 0, n_folds: int | str = 3,
+                        test_size: float | str = 0.25) -> Callable:
+    """The CV objective on the training split of a batch file (the held-out split is never seen).
+
+    Numbers may arrive as strings (rendered templates).
+    """
+    from include.mlops.data import read_batch, split
+
+    train, _ = split(read_batch(data_path), seed=int(seed), test_size=float(test_size))
+    return cv_objective(train, n_folds=int(n_folds), seed=int(seed))
+
+
+def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0,
+               callbacks: list[Callable] | None = None) -> WorkerResult:
+    """Run trials on ``study`` until the shared trial budget or the deadline is reached."""
+    import optuna
+    from optuna.trial import TrialState
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # budget refusals are expected, not warnings
+    budget = int(study.user_attrs["trial_budget"])
+    deadline = float(study.user_attrs["deadline"])
+    study.sampler = optuna.samplers.TPESampler(seed=seed + worker, n_startup_trials=4, constant_liar=True)
+    study.pruner = optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0)
+
+    def guarded(trial):
+        counted = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        ahead = [t for t in study.get_trials(deepcopy=False, states=counted) if t.number < trial.number]
+        if len(ahead) >= budget:
+            trial.set_user_attr("budget_exhausted", True)
+            raise BudgetExhausted(f"{len(ahead)} trials already counted of a budget of {budget}")
+        trial.set_user_attr("worker", worker)
+        return objective(trial)
+
+    mine = {"run": 0, "complete": 0, "pruned": 0, "failed": 0}
+    stopped_by = "budget"
+    while True:
+        if counted_trials(study) >= budget:
+            stopped_by = "budget"
+            break
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            stopped_by = "deadline"
+            break
+        before = {t.number for t in study.get_trials(deepcopy=False)}
+        study.optimize(guarded, n_trials=1, timeout=remaining, catch=(BudgetExhausted,), callbacks=callbacks,
+                       gc_after_trial=False)
+        new = [t for t in study.get_trials(deepcopy=False) if t.number not in before and t.user_attrs.get("worker") == worker]
+        for t in new:
+            mine["run"] += 1
+            key = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned"}.get(t.state, "failed")
+            mine[key] += 1
+        if any(t.user_attrs.get("budget_exhausted") for t in study.get_trials(deepcopy=False)
+               if t.number not in before):
+            stopped_by = "budget"
+            break
+    return WorkerResult(
+        worker=worker,
+        trials_run=mine["run"],
+        complete=mine["complete"],
+        pruned=mine["pruned"],
+        failed=mine["failed"],
+        study_complete=len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
+        study_pruned=len(study.get_trials(deepcopy=False, states=(TrialState.PRUNED,))),
+        stopped_by=stopped_by,
+    )
+
+
+def trial_rows(study) -> list[tuple[int, float | None, str]]:
+    """(number, value, state name) for every trial: the optimisation-history plot's input."""
+    return [(t.number, t.value, t.state.name) for t in study.get_trials(deepcopy=False)]
