@@ -94,6 +94,13 @@ def main() -> int:
     bad = [o for o in outcomes if o.state != o.expected]
     print("=" * 100)
     print(f"{len(outcomes) - len(bad)} of {len(outcomes)} runs ended as expected.")
+    print("Each run's reports are in the folder shown; `make airflow` opens these runs in the UI.")
+    from include.gitops.localcluster import local_status
+
+    cluster = local_status()
+    if cluster is not None:
+        print(f"The local Kubernetes control plane keeps running so you can look at what was synced:\n"
+              f"  KUBECONFIG={cluster.kubeconfig} kubectl get all -A     (stop it with: make k8s-stop)")
     return 1 if bad else 0
 
 
