@@ -1,0 +1,154 @@
+"""
+### CI/CD -> GitOps: write a new app image into the manifests repo and sync it
+
+Runs on each `app_image` Asset event of `cicd_build_test_scan` (extra: image, tag, digest,
+commit, report), or on demand (then the recent `app_image` events and the params `image` +
+`tag`/`digest` are the candidates), like Argo CD Image Updater's git
+write-back and Flux image automation:
+
+**`plan`** (the candidates from the events and params; the `policy` picks one: `newest` build,
+highest `semver` tag in `semver_range`, or the new `digest` of `track_tag`; never a downgrade
+under semver) -> **`write_back`** (the overlay's kustomize `images:` entry gets `newName`,
+`newTag` and `digest`; one commit whose message carries the image, tag, digest, source commit
+and this run id; pushed with retries on a rejected push, never forced) -> **`sync`** (triggers
+`gitops_manifest_sync` for exactly that commit and waits, deferred) -> **`check_health`** ->
+on failure **`rollback`** (reverts the commit, says why in it) -> `outcome` (report).
+
+With `sync_via=asset` the commit is announced as a `manifests_changed` Asset event instead.
+No candidate, or nothing new: the run ends with `plan` skipped and nothing committed.
+One run at a time. Reports: `$DELIVERY_STATE/reports/gitops_image_update/<run_id>/`. See docs/links.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import Param, TriggerRule, dag, task
+
+from delivery.assets import app_image, manifests_changed
+
+WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
+
+
+@dag(
+    schedule=[app_image],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,  # the sync's conf keeps its types (health_timeout is an integer)
+    doc_md=__doc__,
+    tags=["gitops", "cicd", "links"],
+    default_args={"owner": "gitops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    params={
+        "policy": Param("newest", type="string", enum=["newest", "semver", "digest"],
+                        description="Which image wins: newest build, highest semver tag in range, or new digest of a tag."),
+        "semver_range": Param("*", type="string",
+                              description="Allowed versions for policy semver, e.g. '^1.2', '~1.2.3', '>=1.2.0 <2.0.0', '*'."),
+        "track_tag": Param(None, type=["null", "string"],
+                           description="For policy digest: the mutable tag to follow (e.g. latest or main)."),
+        "manifest_image": Param("nginx", type="string", pattern="^[a-z0-9]+([._/:-][a-z0-9]+)*$",
+                                description="Image name as written in the base manifests (the kustomize images: key)."),
+        "image": Param(None, type=["null", "string"],
+                       description="Manual trigger: the pushed image, e.g. 127.0.0.1:5000/demo-app. Empty: Asset events only."),
+        "tag": Param(None, type=["null", "string"], description="Manual trigger: the image tag (validated before any Git write)."),
+        "digest": Param(None, type=["null", "string"], description="Manual trigger: the pushed digest, sha256:<64 hex digits>."),
+        "repo_url": Param(None, type=["null", "string"],
+                          description="Manifests Git repo (file://, https://, ssh://). Empty: the demo manifests repo."),
+        "branch": Param("main", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$",
+                        description="Branch of the manifests repo to commit to (never force-pushed)."),
+        "path": Param("apps/shop/overlays/dev", type="string", pattern="^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+                      description="Kustomize overlay whose images: entry is updated."),
+        "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                     description="GitOps app name passed to gitops_manifest_sync."),
+        "sync_via": Param("trigger", type="string", enum=["trigger", "asset"],
+                          description="trigger: run gitops_manifest_sync for the commit and wait for Healthy; "
+                                      "asset: emit manifests_changed and let the scheduler sync."),
+        "health_timeout": Param(120, type="integer", minimum=0, description="Seconds the sync waits for Healthy."),
+        "healthy_states": Param(["Healthy"], type="array", items={"type": "string", "enum": [
+            "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]},
+                                description="Health results that count as deployed; anything else rolls back."),
+        "kubernetes_conn_id": Param("kubernetes_default", type="string",
+                                    description="Airflow connection of the cluster, passed to the sync."),
+    },
+)
+def gitops_image_update():
+    @task(inlets=[app_image])
+    def plan(params=None, **context) -> dict:
+        """Pick the image under the policy from the app_image events (triggering and recent) and the params."""
+        from delivery.operators import links
+
+        return links.plan_image(params, context)
+
+    @task
+    def write_back(params=None, **context) -> dict:
+        """Set the overlay's images: entry (tag + digest), commit with trace ids, push."""
+        from delivery.operators import links
+
+        return links.write_image(params, context["ti"].xcom_pull(task_ids="plan"), context)
+
+    @task.branch
+    def route(params=None) -> str:
+        """sync_via=trigger: sync and check here; asset: announce the commit."""
+        return "sync" if params["sync_via"] == "trigger" else "announce"
+
+    @task(outlets=[manifests_changed])
+    def announce(**context) -> dict:
+        """Emit manifests_changed for the commit (gitops_manifest_sync is scheduled on it)."""
+        from delivery.operators import links
+
+        extra = links.asset_extra(context["ti"].xcom_pull(task_ids="write_back"))
+        context["outlet_events"][manifests_changed].extra = extra
+        return extra
+
+    sync = TriggerDagRunOperator(
+        task_id="sync",
+        trigger_dag_id="gitops_manifest_sync",
+        trigger_run_id="{{ " + WRITE_BACK + "['sync_run_id'] }}",
+        conf={
+            "app": "{{ " + WRITE_BACK + "['app'] }}",
+            "repo_url": "{{ " + WRITE_BACK + "['repo_url'] }}",
+            "path": "{{ " + WRITE_BACK + "['path'] }}",
+            "revision": "{{ " + WRITE_BACK + "['sha'] }}",
+            "health_timeout": "{{ params.health_timeout }}",
+            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
+        },
+        wait_for_completion=True,
+        deferrable=True,
+        poke_interval=3,
+        allowed_states=["success"],
+        failed_states=["failed"],
+    )
+
+    @task
+    def check_health(params=None, **context) -> dict:
+        """The sync ran our commit and the app is Healthy (or another state listed in healthy_states)."""
+        from delivery.operators import links
+
+        return links.check_sync(context, context["ti"].xcom_pull(task_ids="write_back"), params["healthy_states"])
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED)
+    def rollback(**context) -> dict:
+        """Revert the commit; the reason goes into the revert commit's message."""
+        from delivery.operators import links
+
+        return links.rollback_image(context)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def outcome(**context) -> dict:
+        """Write report.json; fail the run when the update was rolled back or failed."""
+        from delivery.operators import links
+
+        return links.outcome(context)
+
+    wrote = write_back()
+    checked = check_health()
+    announced = announce()
+    undo = rollback()
+    plan() >> wrote >> route() >> [sync, announced]
+    sync >> checked >> undo
+    sync >> undo
+    [checked, undo, announced] >> outcome()
+
+
+gitops_image_update()

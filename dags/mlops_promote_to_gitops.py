@@ -1,0 +1,199 @@
+"""
+### MLOps -> GitOps: deploy the new champion model through the manifests repo
+
+`read_deployed` (the model version the overlay serves now) -> **`wait_for_champion`**
+(deferrable sensor: waits in the triggerer, holding no worker slot, until the MLflow alias
+`champion` points at another version; polls with `poll_interval` and `backoff`) ->
+*`approve`* (human-in-the-loop, only with `require_approval`) -> **`write_back`** (writes
+`MODEL_NAME/VERSION/URI/RUN_ID` into the app's ConfigMap patch and a pod annotation in the
+overlay; one commit whose message carries the model version, the MLflow run id, the data hash
+and this run id; pushed with retries on a rejected push, never forced) -> **`sync`**
+(triggers `gitops_manifest_sync` for exactly that commit and waits, deferred) ->
+**`check_health`** (Synced and Healthy) -> on failure **`rollback`** (reverts the commit,
+moves `champion` back to the deployed version, and records why on the model version and in
+the revert commit) -> `outcome` (report; fails the run when rolled back).
+
+With `sync_via=asset` the commit is announced as a `manifests_changed` Asset event instead and
+the scheduler starts the sync (no health check, no automatic rollback).
+
+Runs on each `model_promoted` Asset event (from `mlops_train_register`) and on demand.
+One run at a time. Reports: `$DELIVERY_STATE/reports/mlops_promote_to_gitops/<run_id>/`.
+See docs/links.md.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+from airflow.sdk import Param, TriggerRule, dag, task
+
+from delivery.assets import manifests_changed, model_promoted
+from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
+
+WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
+
+
+@dag(
+    schedule=[model_promoted],
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    render_template_as_native_obj=True,  # the sync's conf keeps its types (health_timeout is an integer)
+    doc_md=__doc__,
+    tags=["mlops", "gitops", "links"],
+    default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    params={
+        "model_name": Param("delivery-classifier", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
+                            description="Registered model in MLflow whose alias is watched."),
+        "alias": Param("champion", type="string", pattern="^[a-z][a-z0-9_-]{0,62}$",
+                       description="MLflow alias that marks the model to deploy (champion)."),
+        "poll_interval": Param(5, type="number", minimum=0.5, maximum=600,
+                               description="Seconds between the first MLflow polls while waiting."),
+        "backoff": Param(1.5, type="number", minimum=1, maximum=10,
+                         description="Factor on the poll interval after each poll (1 = fixed interval)."),
+        "max_poll_interval": Param(15, type="number", minimum=0.5, maximum=3600,
+                                   description="Upper bound of the poll interval, in seconds."),
+        "wait_timeout": Param(3600, type="integer", minimum=1,
+                              description="Seconds to wait for a new champion before the sensor fails."),
+        "require_approval": Param(False, type="boolean",
+                                  description="Ask a person to approve (Airflow HITL) before the manifests change."),
+        "repo_url": Param(None, type=["null", "string"],
+                          description="Manifests Git repo (file://, https://, ssh://). Empty: the demo manifests repo."),
+        "branch": Param("main", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$",
+                        description="Branch of the manifests repo to commit to (never force-pushed)."),
+        "path": Param("apps/shop/overlays/dev", type="string", pattern="^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
+                      description="Kustomize overlay the app reads; the model patches are written here."),
+        "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                     description="GitOps app name passed to gitops_manifest_sync."),
+        "configmap": Param("shop-settings", type="string", description="ConfigMap of the app that gets MODEL_* keys."),
+        "deployment": Param("shop-web", type="string",
+                            description="Deployment whose pods roll when the model changes (annotation)."),
+        "sync_via": Param("trigger", type="string", enum=["trigger", "asset"],
+                          description="trigger: run gitops_manifest_sync for the commit and wait for Healthy; "
+                                      "asset: emit manifests_changed and let the scheduler sync."),
+        "health_timeout": Param(120, type="integer", minimum=0, description="Seconds the sync waits for Healthy."),
+        "healthy_states": Param(["Healthy"], type="array", items={"type": "string", "enum": [
+            "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]},
+                                description="Health results that count as deployed; anything else rolls back."),
+        "mlflow_conn_id": Param("mlflow_default", type="string", description="Airflow connection of the MLflow store."),
+        "kubernetes_conn_id": Param("kubernetes_default", type="string",
+                                    description="Airflow connection of the cluster, passed to the sync."),
+    },
+)
+def mlops_promote_to_gitops():
+    @task
+    def read_deployed(params=None, **context) -> dict:
+        """The model the overlay serves now (the sensor waits for another version); a model_promoted
+        event that triggered the run names the model and alias to watch."""
+        from delivery.operators import links
+
+        return links.read_deployed_model(params, context)
+
+    wait = MlflowAliasChangedSensor(
+        task_id="wait_for_champion",
+        model_name="{{ ti.xcom_pull(task_ids='read_deployed')['model_name'] }}",
+        alias="{{ ti.xcom_pull(task_ids='read_deployed')['alias'] }}",
+        from_version="{{ (ti.xcom_pull(task_ids='read_deployed') or {}).get('version') or '' }}",
+        mlflow_conn_id="{{ params.mlflow_conn_id }}",
+        poll_interval="{{ params.poll_interval }}",
+        backoff="{{ params.backoff }}",
+        max_poll_interval="{{ params.max_poll_interval }}",
+        wait_timeout="{{ params.wait_timeout }}",
+    )
+
+    @task.branch
+    def needs_approval(params=None) -> str:
+        """Route through the approval step only when require_approval is on."""
+        return "approve" if params["require_approval"] else "write_back"
+
+    approve = ApprovalOperator(
+        task_id="approve",
+        subject="Deploy {{ ti.xcom_pull(task_ids='wait_for_champion')['model_name'] }} v{{ ti.xcom_pull(task_ids='wait_for_champion')['version'] }} "
+                "to {{ params.path }}?",
+        body="The alias `{{ ti.xcom_pull(task_ids='wait_for_champion')['alias'] }}` moved from v{{ ti.xcom_pull(task_ids='wait_for_champion')['previous_version'] "
+             "or '-' }} to v{{ ti.xcom_pull(task_ids='wait_for_champion')['version'] }}. Approve to commit it to "
+             "{{ params.branch }} of the manifests repo and sync.",
+        response_timeout=timedelta(hours=1),
+        fail_on_reject=True,
+    )
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def write_back(params=None, **context) -> dict:
+        """Write the model into the overlay, commit (trace ids in the message), push; tag the model version."""
+        from delivery.operators import links
+
+        ti = context["ti"]
+        return links.write_model(params, ti.xcom_pull(task_ids="wait_for_champion"),
+                                 ti.xcom_pull(task_ids="read_deployed"), context)
+
+    @task.branch
+    def route(params=None) -> str:
+        """sync_via=trigger: sync and check here; asset: announce the commit."""
+        return "sync" if params["sync_via"] == "trigger" else "announce"
+
+    @task(outlets=[manifests_changed])
+    def announce(**context) -> dict:
+        """Emit manifests_changed for the commit (gitops_manifest_sync is scheduled on it)."""
+        from delivery.operators import links
+
+        extra = links.asset_extra(context["ti"].xcom_pull(task_ids="write_back"))
+        context["outlet_events"][manifests_changed].extra = extra
+        return extra
+
+    sync = TriggerDagRunOperator(
+        task_id="sync",
+        trigger_dag_id="gitops_manifest_sync",
+        trigger_run_id="{{ " + WRITE_BACK + "['sync_run_id'] }}",
+        conf={
+            "app": "{{ " + WRITE_BACK + "['app'] }}",
+            "repo_url": "{{ " + WRITE_BACK + "['repo_url'] }}",
+            "path": "{{ " + WRITE_BACK + "['path'] }}",
+            "revision": "{{ " + WRITE_BACK + "['sha'] }}",
+            "health_timeout": "{{ params.health_timeout }}",
+            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
+        },
+        wait_for_completion=True,
+        deferrable=True,
+        poke_interval=3,
+        allowed_states=["success"],
+        failed_states=["failed"],
+    )
+
+    @task
+    def check_health(params=None, **context) -> dict:
+        """The sync ran our commit and the app is Healthy (or another state listed in healthy_states)."""
+        from delivery.operators import links
+
+        return links.check_sync(context, context["ti"].xcom_pull(task_ids="write_back"), params["healthy_states"])
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED)
+    def rollback(params=None, **context) -> dict:
+        """Revert the commit and move the alias back; the reason goes on the model version and the commit."""
+        from delivery.operators import links
+
+        return links.rollback_model(params, context)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def outcome(**context) -> dict:
+        """Write report.json; fail the run when the deployment was rolled back or failed."""
+        from delivery.operators import links
+
+        return links.outcome(context)
+
+    deployed = read_deployed()
+    wrote = write_back()
+    chosen_route = route()
+    checked = check_health()
+    announced = announce()
+    undo = rollback()
+    deployed >> wait >> needs_approval() >> [approve, wrote]
+    approve >> wrote
+    wrote >> chosen_route >> [sync, announced]
+    sync >> checked >> undo
+    sync >> undo
+    [checked, undo, announced] >> outcome()
+
+
+mlops_promote_to_gitops()
