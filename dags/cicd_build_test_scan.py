@@ -44,7 +44,7 @@ STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
     max_active_runs=4,
     render_template_as_native_obj=True,
     params={
-        "repo": Param("", type="string", description="Git URL of the app (file://, https://, ssh://). "
+        "repo": Param(None, type=["null", "string"], description="Git URL of the app (file://, https://, ssh://). "
                       "Empty: the seeded demo app repo <state>/repos/app.git."),
         "ref": Param("main", type="string", minLength=1, description="Branch, tag or commit SHA to build."),
         "image": Param("demo-app", type="string", minLength=1,
@@ -57,7 +57,7 @@ STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
 )
 def cicd_build_test_scan():
     prepare = CicdPrepareOperator(
-        task_id="prepare", repo="{{ params.repo }}", ref="{{ params.ref }}", image="{{ params.image }}",
+        task_id="prepare", repo="{{ params.repo or '' }}", ref="{{ params.ref }}", image="{{ params.image }}",
         policy="{{ params.policy }}", stages="{{ params.stages }}")
     checkout = CicdStageOperator(task_id="checkout", stage="checkout")
     env = CicdStageOperator(task_id="env", stage="env")

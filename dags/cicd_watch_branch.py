@@ -30,14 +30,14 @@ from delivery.sensors.git_commit import GitCommitSensor
     default_args={"owner": "cicd", "retries": 2},
     max_active_runs=1,
     params={
-        "repo": Param("", type="string", description="Git URL to watch. Empty: the seeded demo app repo."),
+        "repo": Param(None, type=["null", "string"], description="Git URL to watch. Empty: the seeded demo app repo."),
         "branch": Param("main", type="string", minLength=1, description="Branch to watch."),
         "timeout": Param(60, type="integer", minimum=1, maximum=86400,
                          description="Seconds to wait for a new commit before giving up (the run is then skipped)."),
     },
 )
 def cicd_watch_branch():
-    wait = GitCommitSensor(task_id="wait_for_commit", repo="{{ params.repo }}", branch="{{ params.branch }}",
+    wait = GitCommitSensor(task_id="wait_for_commit", repo="{{ params.repo or '' }}", branch="{{ params.branch }}",
                            max_wait="{{ params.timeout }}", poll_interval=5, deferrable=True, retries=0,
                            doc_md="Waits for a new commit (deferred to the triggerer). No retries: no new commit "
                                   "within `timeout` skips the run by design; the next scheduled run looks again.")
@@ -45,7 +45,7 @@ def cicd_watch_branch():
     trigger = TriggerDagRunOperator(
         task_id="trigger_build",
         trigger_dag_id="cicd_build_test_scan",
-        conf={"repo": "{{ params.repo }}", "ref": "{{ ti.xcom_pull(task_ids='wait_for_commit') }}"},
+        conf={"repo": "{{ params.repo or '' }}", "ref": "{{ ti.xcom_pull(task_ids='wait_for_commit') }}"},
         wait_for_completion=False,
     )
 
@@ -58,7 +58,7 @@ def cicd_watch_branch():
         record_sha(repo or demo_repo_url(), branch, sha)
         return sha
 
-    wait >> trigger >> remember("{{ params.repo }}", "{{ params.branch }}", wait.output)
+    wait >> trigger >> remember("{{ params.repo or '' }}", "{{ params.branch }}", wait.output)
 
 
 cicd_watch_branch()

@@ -37,7 +37,7 @@ from delivery.assets import cluster_drift
     params={
         "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
                      description="App name (our ownership label app.delivery.io/name=<app>)."),
-        "repo_url": Param("", type="string", description="Manifests Git repo. Empty: the demo repo, seeded on demand."),
+        "repo_url": Param(None, type=["null", "string"], description="Manifests Git repo. Empty: the demo repo, seeded on demand."),
         "path": Param("apps/shop/overlays/dev", type="string", description="Folder in the repo (Kustomize, Helm or plain YAML)."),
         "revision": Param("main", type="string", description="Branch, tag or commit SHA that the cluster should match."),
         "namespace": Param("default", type="string", description="Namespace for namespaced objects that do not name one."),

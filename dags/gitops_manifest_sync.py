@@ -38,7 +38,7 @@ from delivery.operators.gitops import GitOpsHealthOperator
     params={
         "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
                      description="App name: our ownership label app.delivery.io/name=<app> and the history key."),
-        "repo_url": Param("", type="string",
+        "repo_url": Param(None, type=["null", "string"],
                           description="Manifests Git repo (file://, https://, ssh://). Empty: the demo repo, seeded on demand."),
         "path": Param("apps/shop/overlays/dev", type="string",
                       description="Folder in the repo: a Kustomize overlay, a Helm chart or plain YAML."),

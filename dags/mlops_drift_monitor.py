@@ -38,7 +38,7 @@ from delivery.operators.gx import GXValidateOperator
     tags=["mlops", "monitoring", "drift", "mlflow"],
     default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
     params={
-        "batch_path": Param("", type="string", description="Production batch to check (CSV or Parquet). Empty: "
+        "batch_path": Param(None, type=["null", "string"], description="Production batch to check (CSV or Parquet). Empty: "
                             "the triggering Asset event's path, else the newest file in <state>/mlops/batches/."),
         "model_name": Param("delivery-classifier", type="string", minLength=1,
                             description="Registered model whose champion is monitored."),

@@ -49,7 +49,7 @@ METRICS = ["roc_auc", "accuracy", "f1", "log_loss"]
     tags=["mlops", "training", "mlflow", "optuna", "great-expectations"],
     default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
     params={
-        "data_path": Param("", type="string", description="Training batch (CSV or Parquet, with the label). "
+        "data_path": Param(None, type=["null", "string"], description="Training batch (CSV or Parquet, with the label). "
                            "Empty: the triggering Asset event's data_path, else the demo training set."),
         "model_name": Param("delivery-classifier", type="string", minLength=1,
                             description="Registered model name in the MLflow Model Registry."),

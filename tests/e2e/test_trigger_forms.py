@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -32,9 +31,7 @@ CLICK_TRIGGER = """(() => {
 })()"""
 
 
-# The link DAGs (this test's owners) must also accept their defaults in the form; for the other
-# families a form that cannot be submitted as it opens is reported as a warning.
-STRICT_DEFAULTS = {"mlops_promote_to_gitops", "gitops_image_update"}
+# Every DAG's form must be submittable as it opens: triggering with the defaults is the demo path.
 
 
 def submit_enabled(dag_id: str) -> str:
@@ -107,10 +104,7 @@ def test_every_trigger_form_shows_each_param_with_its_description(airflow_api, b
         if enabled is False:
             message = (f"{dag_id}: the form's Trigger button is disabled with the defaults (a required param has "
                        "no value, e.g. an empty-string default of a non-null string type; use type=['null', 'string'])")
-            if dag_id in STRICT_DEFAULTS:
-                problems.append(message)
-            else:
-                warnings.warn(message, stacklevel=1)
+            problems.append(message)
         for name, description in wanted:
             if name not in text:
                 problems.append(f"{dag_id}: param {name!r} is not in the form")

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from airflow.sdk import BaseOperator, conf
+from airflow.sdk import BaseOperator
 
 DEFAULT_APP = "shop"
 DEFAULT_PATH = "apps/shop/overlays/dev"
@@ -443,7 +443,8 @@ class GitOpsHealthOperator(BaseOperator):
     :param timeout: seconds to wait (default: the state's ``health_timeout``, else 300).
     :param poll_interval: seconds between checks.
     :param fail_on_timeout: fail the task when the app is not Healthy in time.
-    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``, else True).
+    :param deferrable: wait in the triggerer, holding no worker slot (default True; Airflow's own
+        ``[operators] default_deferrable`` is False, and a health wait must not hold a slot).
     """
 
     template_fields: Sequence[str] = ("state", "app", "resource_ids")
@@ -459,7 +460,7 @@ class GitOpsHealthOperator(BaseOperator):
         poll_interval: float = 5,
         fail_on_timeout: bool = False,
         kubernetes_conn_id: str = "kubernetes_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=True),
+        deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
