@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from include.common.git import seed_bare_repo
+from include.common.git import run_git, seed_bare_repo
 from include.common.paths import demo_inputs_dir, state_dir
 
 DEMO_APP = "shop"
@@ -15,9 +15,16 @@ def repo_path():
 
 
 def seed() -> dict:
-    """Seed (idempotently) the demo manifests repo; return its URL, head and the demo paths."""
+    """Seed the demo manifests repo once; return its URL, head and the demo paths.
+
+    An existing repo is left as it is: it holds the write-backs of the links (model versions,
+    image tags), and seeding again would revert them. `make clean` starts it afresh.
+    """
     bare = repo_path()
-    sha = seed_bare_repo(demo_inputs_dir() / "manifests", bare, "demo manifests")
+    if (bare / "HEAD").exists():
+        sha = run_git(["--git-dir", str(bare), "rev-parse", "refs/heads/main"])
+    else:
+        sha = seed_bare_repo(demo_inputs_dir() / "manifests", bare, "demo manifests")
     return {
         "repo_url": f"file://{bare}",
         "revision": "main",
