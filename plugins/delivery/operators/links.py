@@ -48,10 +48,7 @@ def manifests_target(params: dict[str, Any]) -> dict[str, str]:
     from include.gitops import demo
     from include.links.manifests import validate_overlay
 
-    url = (params.get("repo_url") or "").strip()
-    if not url:
-        bare = demo.repo_path()
-        url = f"file://{bare}" if (bare / "HEAD").exists() else demo.seed()["repo_url"]
+    url = (params.get("repo_url") or "").strip() or demo.seed()["repo_url"]
     return {
         "repo_url": validate_repo_url(url, "repo_url"),
         "branch": validate_ref(params.get("branch") or "main", "branch"),
