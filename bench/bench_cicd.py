@@ -73,6 +73,39 @@ def image_alone(image: str) -> dict[str, float]:
     return out
 
 
+def docker_alone(image: str) -> dict[str, float]:
+    """The same image through the docker builder (a Docker Engine API: scripts/image/docker-api.sh)."""
+    import docker
+
+    from include.cicd import demo, image_docker
+    from include.cicd.image import default_registry
+    from include.common.git import checkout
+
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "image" / "docker-api.sh")], capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"docker builder: skipped ({proc.stderr.strip()[-200:]})")
+        return {}
+    client = docker.APIClient(base_url=proc.stdout.strip().splitlines()[-1], version="auto", timeout=900)
+    seeded = demo.seed()
+    work = Path(tempfile.mkdtemp(prefix="bench-docker-"))
+    co = checkout(seeded["repo"], seeded["sha"], work / "src")
+    tag = "bench-docker-" + seeded["sha"][:8]
+    image_docker.remove(client, f"localhost/{image}:{tag}")
+    out: dict[str, float] = {}
+    t = time.monotonic()
+    built = image_docker.build(client, co.path, image, tag, work, default_registry())
+    out["build (cold)"] = time.monotonic() - t
+    if built["status"] != "ok":
+        print(f"docker builder: {built['message']}")
+        return out
+    t = time.monotonic()
+    pushed = image_docker.push(client, built["local_ref"], image, tag, default_registry())
+    out["push + digest check"] = time.monotonic() - t
+    image_docker.remove(client, built["local_ref"])
+    print(f"pushed {pushed['reference']} (verified: {pushed['verified']})")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs-dir", default=None, help="where the throw-away state goes (default: a temp dir)")
@@ -97,6 +130,9 @@ def main() -> None:
     print(f"warm speed-up: {cold_total / warm_total:.1f}x (target >= 3x)")
     print("\nimage stage alone:")
     for name, secs in image_alone("bench/demo-app").items():
+        print(f"  {name:<22} {secs:6.2f} s")
+    print("\nimage stage alone, docker builder (podman's Docker API here):")
+    for name, secs in docker_alone("bench/demo-app").items():
         print(f"  {name:<22} {secs:6.2f} s")
 
 

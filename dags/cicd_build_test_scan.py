@@ -9,6 +9,10 @@ cached by the lock file's hash) -> `test`, `sast`, `secrets`, `audit`, `sbom`, `
 `image_build` -> **`gate`** -> `push_image` (+ digest check) -> `publish` (`app_image` Asset),
 with `cleanup` as the teardown of `checkout`.
 
+The image builder (`builder` param): `buildah` (daemonless, on the worker), `docker` (a Docker
+engine through the docker provider), or `kubernetes` (a build pod and, after the gate, a push
+pod, through KubernetesPodOperator). `auto` picks one; the `prepare` log says which and why.
+
 A failed gate stops the run before the push. Every stage writes its result to the run's
 report folder `<state>/reports/cicd_build_test_scan/<run_id>/` (JUnit, coverage, SARIF, SBOM,
 `gate.json`, `summary.md` / `summary.html`). See docs/cicd.md.
@@ -24,6 +28,7 @@ from delivery.assets import app_image
 from delivery.operators.cicd import (
     CicdCleanupOperator,
     CicdGateOperator,
+    CicdImageBuildOperator,
     CicdPrepareOperator,
     CicdPublishOperator,
     CicdPushOperator,
@@ -31,6 +36,7 @@ from delivery.operators.cicd import (
 )
 
 STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
+BUILDERS = ["auto", "buildah", "docker", "kubernetes"]
 
 
 @dag(
@@ -53,15 +59,20 @@ STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
                         description="Gate policy: a name from include/cicd/policy/ (default, strict) or a YAML/JSON path."),
         "stages": Param(STAGES, type="array", items={"type": "string", "enum": STAGES}, minItems=1,
                         description="Stages to run (checkout, env and the gate always run)."),
+        "builder": Param("auto", type="string", enum=BUILDERS,
+                         description="Image builder. auto: $DELIVERY_IMAGE_BUILDER, else docker when a Docker engine "
+                                     "answers, else buildah (daemonless on the worker). kubernetes: build and push "
+                                     "pods (KubernetesPodOperator); the repo must be a URL the cluster can clone."),
     },
 )
 def cicd_build_test_scan():
     prepare = CicdPrepareOperator(
         task_id="prepare", repo="{{ params.repo or '' }}", ref="{{ params.ref }}", image="{{ params.image }}",
-        policy="{{ params.policy }}", stages="{{ params.stages }}")
+        policy="{{ params.policy }}", stages="{{ params.stages }}", builder="{{ params.builder }}")
     checkout = CicdStageOperator(task_id="checkout", stage="checkout")
     env = CicdStageOperator(task_id="env", stage="env")
-    stages = [CicdStageOperator(task_id=s if s != "image" else "image_build", stage=s) for s in STAGES]
+    stages = [CicdStageOperator(task_id=s, stage=s) for s in STAGES if s != "image"]
+    image_build = CicdImageBuildOperator(task_id="image_build")
     gate = CicdGateOperator(task_id="gate", retries=0,
                             doc_md="Applies the gate policy. No retries: a retry cannot change the verdict.")
     push = CicdPushOperator(task_id="push_image")
@@ -71,7 +82,7 @@ def cicd_build_test_scan():
                                          "the next run starts from a fresh work folder anyway.")
     # cleanup is a teardown of checkout: it runs whatever happened after it, and its own
     # outcome never decides the run's state (a failed gate still fails the run).
-    prepare >> checkout >> env >> stages >> gate >> push >> publish >> cleanup.as_teardown(setups=checkout)
+    prepare >> checkout >> env >> [*stages, image_build] >> gate >> push >> publish >> cleanup.as_teardown(setups=checkout)
 
 
 cicd_build_test_scan()

@@ -113,6 +113,18 @@ def local_ref(image: str, tag: str) -> str:
     return f"localhost/{image}:{tag}"
 
 
+def build_args(checkout: Path) -> dict[str, str]:
+    """``BASE_IMAGE`` for a Dockerfile that declares ``ARG BASE_IMAGE`` (the demo app does).
+
+    Here the base is the debootstrapped local image; in the compose stack DELIVERY_BASE_IMAGE
+    names a pullable one.
+    """
+    dockerfile = checkout / "Dockerfile"
+    if dockerfile.exists() and re.search(r"^\s*ARG\s+BASE_IMAGE\b", dockerfile.read_text(), re.MULTILINE):
+        return {"BASE_IMAGE": base_image()}
+    return {}
+
+
 def build_image(checkout: Path, image: str, tag: str, report: Path, registry: str) -> dict:
     """Build (not push) ``image:tag`` from the checkout's Dockerfile."""
     if not (checkout / "Dockerfile").exists():
@@ -131,8 +143,9 @@ def build_image(checkout: Path, image: str, tag: str, report: Path, registry: st
     if have.returncode == 0:
         return result("image", Status.OK, f"reused {ref} built earlier for this commit", builder=builder, local_ref=ref,
                       image_id=have.stdout.strip(), tag=tag, cached=True, seconds=round(have.seconds, 2))
+    args = [f"--build-arg={k}={v}" for k, v in build_args(checkout).items()]
     proc = run([*buildah_args(), "bud", "--quiet", "--layers=false", "--pull=never", "--isolation", "chroot",
-                "-f", "Dockerfile", "-t", ref, "."], cwd=checkout, env=buildah_env(), timeout=900)
+                *args, "-f", "Dockerfile", "-t", ref, "."], cwd=checkout, env=buildah_env(), timeout=900)
     (report / "image-build.log").write_text(proc.stdout + "\n" + proc.stderr)
     if proc.returncode != 0:
         return result("image", Status.FAILED, f"buildah bud failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from include.common.errors import InputError
+from include.cicd.builders import validate_builder
 from include.common.git import validate_ref, validate_repo_url
 from include.common.paths import PROJECT_ROOT, state_dir
 from include.cicd.results import STAGES
@@ -78,4 +79,5 @@ def validate_params(params: dict) -> dict:
         "policy": str(policy_path),
         "stages": [s for s in STAGES if s in stages],
         "registry": (params.get("registry") or "").rstrip("/"),
+        "builder": validate_builder(params.get("builder")),
     }

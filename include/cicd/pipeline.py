@@ -17,7 +17,8 @@ from include.common.errors import InputError
 from include.common.git import checkout as git_checkout
 from include.common.git import resolve
 from include.common.paths import report_dir, state_dir
-from include.cicd import artifacts, audit, cache, env, image, sast, sbom, secrets, testing
+from include.cicd import artifacts, audit, cache, env, image, image_docker, image_pod, sast, sbom, secrets, testing
+from include.cicd.builders import resolve_builder
 from include.cicd.params import validate_params
 from include.cicd.policy import evaluate, load_policy
 from include.cicd.report import log_summary, write_summary
@@ -55,9 +56,17 @@ class RunContext:
         return self.params.get("registry") or image.default_registry()
 
 
-def prepare(dag_id: str, run_id: str, raw_params: dict) -> RunContext:
-    """Validate the params (InputError on the first bad one) and write params.json to the report folder."""
+def prepare(dag_id: str, run_id: str, raw_params: dict, docker_url: str | None = None) -> RunContext:
+    """Validate the params (InputError on the first bad one), pick the image builder, write params.json.
+
+    ``builder: auto`` is resolved here (see include.cicd.builders), so every task of the run
+    uses the same builder.
+    """
     params = validate_params(raw_params)
+    params["docker_url"] = docker_url or image_docker.docker_url()
+    params["builder"], params["builder_reason"] = resolve_builder(params["builder"], params["docker_url"])
+    if params["builder"] == "kubernetes" and "image" in params["stages"]:
+        image_pod.check_repo_for_pod(params["repo"])
     ctx = RunContext(dag_id, run_id, params)
     (ctx.report / "params.json").write_text(json.dumps(params, indent=2))
     return ctx
@@ -135,12 +144,26 @@ def image_tag(sha: str) -> str:
     return sha[:12]
 
 
-def do_image_build(ctx: RunContext) -> dict:
+def do_image_build(ctx: RunContext, docker=None, pod_build=None) -> dict:
+    """Build the image with the run's builder; nothing is pushed here.
+
+    ``docker`` is the engine's APIClient for the docker builder (None when no engine answered);
+    ``pod_build(env)`` runs the build pod for the kubernetes builder; buildah runs on this worker.
+    """
     skipped = _skip(ctx, "image")
     if skipped:
         return skipped
     sha = ctx.stage("checkout")["sha"]
-    return _record(ctx, image.build_image(ctx.checkout, ctx.params["image"], image_tag(sha), ctx.report, ctx.registry))
+    tag = image_tag(sha)
+    if ctx.params.get("builder") == "kubernetes":
+        env = image_pod.build_env(image_pod.WORKSPACE_MOUNT, ctx.params["repo"], sha, ctx.params["image"], tag)
+        return _record(ctx, image_pod.build_in_pod(pod_build, env, tag))
+    if ctx.params.get("builder") == "docker":
+        if docker is None:
+            return _record(ctx, result("image", Status.NOT_BUILT, f"image: not built (the docker builder was chosen, "
+                                       f"but no Docker engine answers at {ctx.params['docker_url']})", builder=None))
+        return _record(ctx, image_docker.build(docker, ctx.checkout, ctx.params["image"], tag, ctx.report, ctx.registry))
+    return _record(ctx, image.build_image(ctx.checkout, ctx.params["image"], tag, ctx.report, ctx.registry))
 
 
 def do_gate(ctx: RunContext) -> dict:
@@ -154,16 +177,29 @@ def do_gate(ctx: RunContext) -> dict:
     return verdict
 
 
-def do_push(ctx: RunContext) -> dict:
-    """Push the built image (only called after the gate passed) and verify the digest."""
+def do_push(ctx: RunContext, docker=None, pod_push=None) -> dict:
+    """Push the built image (only called after the gate passed) and verify the digest.
+
+    ``docker`` is the engine's APIClient (docker builder); ``pod_push(built)`` runs the push pod
+    and returns the digest it pushed (kubernetes builder). buildah pushes from this worker.
+    """
     gate = json.loads((ctx.report / "gate.json").read_text())
     if gate["verdict"] == "fail":  # belt and braces: the DAG wiring already stops here
         raise RuntimeError("the gate failed: nothing is pushed")
     built = ctx.stage("image")
     if built["status"] != "ok":
         return {"pushed": False, "reason": built["message"]}
-    out = image.push_image(built["local_ref"], ctx.params["image"], built["tag"], ctx.registry, ctx.work)
-    out |= {"pushed": True, "tag": built["tag"], "image": ctx.params["image"], "registry": ctx.registry}
+    name, tag = ctx.params["image"], built["tag"]
+    if built.get("builder") == "docker":
+        out = image_docker.push(docker, built["local_ref"], name, tag, ctx.registry)
+    elif built.get("builder") == "kubernetes":
+        pushed = pod_push(built)
+        out = image.verify_digest(ctx.registry, name, tag, pushed["digest"]) | {
+            "reference": f"{image.registry_host(ctx.registry)}/{name}:{tag}@{pushed['digest']}",
+            "seconds": pushed.get("seconds")}
+    else:
+        out = image.push_image(built["local_ref"], name, tag, ctx.registry, ctx.work)
+    out |= {"pushed": True, "tag": tag, "image": name, "registry": ctx.registry, "builder": built.get("builder")}
     (ctx.report / "image.json").write_text(json.dumps(out, indent=2))
     stages = read_stages(ctx.report)
     write_summary(ctx.report, ctx.params, stages, gate, extra={k: out[k] for k in ("reference", "digest", "registry_digest")})
@@ -179,14 +215,20 @@ def publish_extra(ctx: RunContext, pushed: dict) -> dict:
             "report": str(ctx.report)}
 
 
-def cleanup(ctx: RunContext) -> None:
+def cleanup(ctx: RunContext, docker=None) -> None:
     """Remove the run's work folder (checkout), and its local image unless it was pushed; reports are kept.
 
     A pushed image stays in local storage so that a re-run of the same commit reuses it.
+    ``docker`` is the engine's APIClient when the docker builder built the image.
     """
     try:
         built = ctx.stage("image")
-        if built.get("local_ref") and not (ctx.report / "image.json").exists():
+        if built.get("builder") == "kubernetes":
+            pass  # nothing local: the workspace volume's run folder is the operator's to clear
+        elif built.get("builder") == "docker":
+            if docker is not None and built.get("local_ref") and not (ctx.report / "image.json").exists():
+                image_docker.remove(docker, built["local_ref"])
+        elif built.get("local_ref") and not (ctx.report / "image.json").exists():
             image.remove_local(built["local_ref"])
         elif built.get("local_ref"):
             image.prune_local(ctx.params["image"], built["tag"])

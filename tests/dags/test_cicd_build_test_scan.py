@@ -77,6 +77,7 @@ def test_variant_fails_at_its_stage_and_nothing_is_pushed(airflow_db, oci_regist
     ({"ref": "-upload-pack=touch"}, "ref: '-upload-pack=touch' is not a valid Git"),
     ({"repo": "file:///nonexistent/app.git"}, "repo: file:///nonexistent/app.git does not exist"),
     ({"ref": "no-such-branch"}, "ref: 'no-such-branch' does not exist"),
+    ({"builder": "kubernetes"}, "is a path on the Airflow worker, which a build pod cannot clone"),
 ])
 def test_bad_params_stop_before_anything_runs(airflow_db, conf, message):
     demo.seed()
@@ -90,6 +91,41 @@ def test_bad_params_stop_before_anything_runs(airflow_db, conf, message):
     assert message in (report / "error.txt").read_text()
     ran = sorted(p.stem for p in (report / "stages").glob("*.json"))
     assert ran == []  # no stage recorded a result: nothing ran
+
+
+@pytest.mark.image
+def test_docker_builder_builds_and_pushes_through_the_docker_api(airflow_db, oci_registry, docker_engine, monkeypatch):
+    """builder=docker: the docker provider's DockerHook drives a Docker Engine API (podman's here)."""
+    seeded = demo.seed()
+    monkeypatch.setenv("DOCKER_HOST", docker_engine)
+    image = "cicd-e2e/docker-app"
+    result = run_dag(DAG, {"image": image, "builder": "docker", "stages": ["image"]})
+    assert result.state == "success", result.task_states
+    params = json.loads((report_dir(DAG, result.run_id) / "params.json").read_text())
+    assert params["builder"] == "docker" and params["docker_url"] == docker_engine
+    built = stage(result.run_id, "image")
+    assert built["builder"] == "docker" and built["status"] == "ok", built["message"]
+    pushed = json.loads((report_dir(DAG, result.run_id) / "image.json").read_text())
+    tag = seeded["sha"][:12]
+    assert pushed["builder"] == "docker" and pushed["tag"] == tag and pushed["verified"] is True
+    assert pushed["digest"] == manifest_digest(oci_registry, image, tag)
+    assert result.task_states["publish"] == "success"
+
+
+def test_docker_builder_without_an_engine_reports_not_built(airflow_db, oci_registry, monkeypatch, tmp_path):
+    """No engine at DOCKER_HOST: "image: not built" names the URL; the default policy warns, nothing is pushed."""
+    demo.seed()
+    missing = f"unix://{tmp_path}/no-docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", missing)
+    image = "cicd-e2e/no-engine"
+    result = run_dag(DAG, {"image": image, "builder": "docker", "stages": ["image"]})
+    assert result.state == "success", result.task_states
+    built = stage(result.run_id, "image")
+    assert built["status"] == "not_built" and missing in built["message"]
+    gate = json.loads((report_dir(DAG, result.run_id) / "gate.json").read_text())
+    assert gate["verdict"] == "warn" and any(r["stage"] == "image" for r in gate["reasons"])
+    assert result.task_states["push_image"] == "skipped" and result.task_states["publish"] == "skipped"
+    assert list_tags(oci_registry, image) == []
 
 
 def test_second_run_reuses_the_environment(airflow_db):

@@ -47,11 +47,13 @@ EXPECTED_DEPENDS_ON: dict[str, dict[str, str]] = {
         "mlflow": "service_healthy",
         "git": "service_healthy",
         "registry": "service_healthy",
+        "docker": "service_healthy",
     },
     "mlflow": {"postgres": "service_healthy", "airflow-init": "service_completed_successfully"},
     "registry": {},
     "git": {"airflow-init": "service_completed_successfully"},
     "k3s": {"registry": "service_started"},
+    "docker": {"registry": "service_healthy"},
 }
 AIRFLOW_COMPONENTS = {
     "airflow-apiserver": "api-server",
@@ -324,6 +326,19 @@ def test_connections_reach_the_stack_services(compose):
         k8s = json.loads(_interpolate(env["AIRFLOW_CONN_KUBERNETES_DEFAULT"]))
         assert k8s["conn_type"] == "kubernetes"
         assert k8s["extra"]["kube_config_path"] == env["KUBECONFIG"]
+
+
+def test_the_worker_builds_images_with_the_stack_docker_engine(compose):
+    """The docker builder: DOCKER_HOST is the dind service, which may push to the stack registry over HTTP."""
+    services = compose["services"]
+    env = services["airflow-worker"]["environment"]
+    assert env["DOCKER_HOST"] == "tcp://docker:2375" and _interpolate(env["DELIVERY_IMAGE_BUILDER"]) == "docker"
+    docker = services["docker"]
+    assert docker["privileged"] is True and "--insecure-registry=registry:5000" in docker["command"]
+    assert "--host=tcp://0.0.0.0:2375" in docker["command"] and not docker.get("ports")  # not exposed to the host
+    assert _interpolate(env["DELIVERY_BASE_IMAGE"]).startswith("python:3.12")
+    dockerfile = (ROOT / "include" / "demo" / "app" / "Dockerfile").read_text()
+    assert "ARG BASE_IMAGE=" in dockerfile and "FROM ${BASE_IMAGE}" in dockerfile
 
 
 def test_kubeconfig_written_by_k3s_is_mounted_where_airflow_looks(compose):

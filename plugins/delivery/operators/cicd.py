@@ -50,15 +50,19 @@ class CicdPrepareOperator(BaseOperator):
     :param image: image repository name. (templated)
     :param policy: gate policy name or path. (templated)
     :param stages: stages to run. (templated)
+    :param builder: image builder, ``auto`` / ``buildah`` / ``docker`` / ``kubernetes``. (templated)
     :param oci_registry_conn_id: registry connection (default ``oci_registry_default``).
+    :param docker_url: Docker engine for the docker builder (default ``$DOCKER_HOST``, else the local socket).
     """
 
-    template_fields: Sequence[str] = ("repo", "ref", "image", "policy", "stages")
+    template_fields: Sequence[str] = ("repo", "ref", "image", "policy", "stages", "builder")
 
-    def __init__(self, *, repo: str, ref: str, image: str, policy: str, stages: Any,
-                 oci_registry_conn_id: str = OciRegistryHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(self, *, repo: str, ref: str, image: str, policy: str, stages: Any, builder: str = "auto",
+                 oci_registry_conn_id: str = OciRegistryHook.default_conn_name, docker_url: str | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.repo, self.ref, self.image, self.policy, self.stages = repo, ref, image, policy, stages
+        self.builder, self.docker_url = builder, docker_url
         self.oci_registry_conn_id = oci_registry_conn_id
 
     @_input_errors
@@ -73,8 +77,9 @@ class CicdPrepareOperator(BaseOperator):
         registry = OciRegistryHook(self.oci_registry_conn_id).url
         ctx = prepare(context["dag"].dag_id, context["run_id"], {
             "repo": self.repo, "ref": self.ref, "image": self.image, "policy": self.policy, "stages": stages,
-            "registry": registry})
+            "registry": registry, "builder": self.builder}, docker_url=self.docker_url)
         self.log.info("params OK: %s", json.dumps(ctx.params))
+        self.log.info("image builder: %s (%s)", ctx.params["builder"], ctx.params["builder_reason"])
         self.log.info("report folder: %s", ctx.report)
         return ctx.params
 
@@ -134,12 +139,105 @@ class CicdGateOperator(BaseOperator):
         return verdict
 
 
-class CicdPushOperator(BaseOperator):
+class ImageBuilderOperator(BaseOperator):
+    """Base of the image tasks: how they reach their builder, the Docker engine or the cluster.
+
+    :param docker_conn_id: docker provider connection used to log in to the registry before a
+        push (None: push without login, as to the local registry).
+    :param kubernetes_conn_id: cluster for the kubernetes builder (None: in-cluster config).
+    :param namespace: namespace of the build and push pods.
+    :param workspace_claim: PersistentVolumeClaim the build pod leaves the image archive on for the
+        push pod (one sub-folder per run).
+    :param pod_kwargs: more KubernetesPodOperator arguments for the pods (node_selector,
+        service_account_name, container_resources, ...).
+    """
+
+    template_fields: Sequence[str] = ()
+
+    def __init__(self, *, docker_conn_id: str | None = None, kubernetes_conn_id: str | None = "kubernetes_default",
+                 namespace: str = "default", workspace_claim: str = "cicd-workspace", pod_kwargs: dict | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.docker_conn_id, self.kubernetes_conn_id = docker_conn_id, kubernetes_conn_id
+        self.namespace, self.workspace_claim, self.pod_kwargs = namespace, workspace_claim, pod_kwargs or {}
+
+    def docker_client(self, ctx):
+        """The engine's APIClient from the docker provider's DockerHook, or None when no engine answers."""
+        from airflow.providers.docker.hooks.docker import DockerHook
+
+        try:
+            return DockerHook(docker_conn_id=self.docker_conn_id, base_url=ctx.params["docker_url"],
+                              version="auto").get_conn()
+        except Exception as exc:  # AirflowException: no engine at that URL
+            self.log.warning("no Docker engine at %s: %s", ctx.params["docker_url"], exc)
+            return None
+
+    def run_pod(self, context, ctx, step: str, env: dict[str, str]) -> dict | None:
+        """Run one image pod (``build``, ``push`` or ``clean``) with KubernetesPodOperator; its XCom dict."""
+        pod = self.pod_operator(ctx, step, env)
+        self.log.info("running the %s pod in namespace %s (image %s)", step, self.namespace, pod.image)
+        return pod.execute(context)
+
+    def pod_operator(self, ctx, step: str, env: dict[str, str]):
+        """The KubernetesPodOperator for one image step: ``build`` (clone + buildah), ``push`` (skopeo), ``clean``."""
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+        from kubernetes.client import models as k8s
+
+        from include.cicd import image_pod
+
+        volume = k8s.V1Volume(name="workspace", persistent_volume_claim=k8s.V1PersistentVolumeClaimVolumeSource(
+            claim_name=self.workspace_claim))
+        mount = k8s.V1VolumeMount(name="workspace", mount_path=image_pod.WORKSPACE_MOUNT,
+                                  sub_path=image_pod.run_folder(ctx.run_id))
+        env_list = [k8s.V1EnvVar(name=k, value=v) for k, v in env.items()]
+        tool, init = {"build": ("buildah", [k8s.V1Container(
+            name="clone", image=image_pod.tool_image("git"), command=["/bin/sh", "-c", image_pod.script("clone")],
+            env=env_list, volume_mounts=[mount])]), "push": ("skopeo", []), "clean": ("git", [])}[step]
+        command = image_pod.script(step) if step != "clean" else f"rm -rf {image_pod.WORKSPACE_MOUNT}/*"
+        return KubernetesPodOperator(
+            task_id=self.task_id, name=f"cicd-image-{step}", namespace=self.namespace,
+            kubernetes_conn_id=self.kubernetes_conn_id, image=image_pod.tool_image(tool), cmds=["/bin/sh", "-c", command],
+            env_vars=env_list, init_containers=init, volumes=[volume], volume_mounts=[mount],
+            # buildah needs to unshare and chroot inside its container (daemonless, no Docker socket).
+            container_security_context=k8s.V1SecurityContext(privileged=True) if step == "build" else None,
+            labels={"app.kubernetes.io/part-of": "airflow-delivery", "delivery/step": f"image-{step}"},
+            do_xcom_push=step != "clean", get_logs=True, on_finish_action="delete_pod", **self.pod_kwargs)
+
+
+class CicdImageBuildOperator(ImageBuilderOperator):
+    """The ``image`` stage: build the app's image before the gate with the builder ``prepare`` chose.
+
+    - ``buildah``: daemonless, on this worker;
+    - ``docker``: the Docker engine through the docker provider's ``DockerHook``;
+    - ``kubernetes``: a build pod (clone + buildah) through ``KubernetesPodOperator``; the image
+      stays as an OCI archive on ``workspace_claim`` until the push.
+
+    Arguments: see :class:`ImageBuilderOperator`.
+    """
+
+    @_input_errors
+    def execute(self, context) -> dict:
+        from include.cicd import pipeline
+
+        ctx = _ctx(context)
+        builder = ctx.params["builder"]
+        self.log.info("builder: %s (%s)", builder, ctx.params.get("builder_reason"))
+        res = pipeline.do_image_build(
+            ctx, docker=self.docker_client(ctx) if builder == "docker" else None,
+            pod_build=lambda env: self.run_pod(context, ctx, "build", env))
+        for line in pipeline.log_summary(res).splitlines():
+            self.log.info("%s", line)
+        return {k: res[k] for k in ("stage", "status", "message", "builder", "tag") if k in res}
+
+
+class CicdPushOperator(ImageBuilderOperator):
     """Push the built image to the registry and check the pushed digest against the registry's.
 
-    Runs only after the gate passed. Skips (with the reason) when the image was not built.
+    Runs only after the gate passed. Skips (with the reason) when the image was not built. The
+    push uses the builder that built the image (buildah here, the Docker engine, or a push pod).
 
     :param oci_registry_conn_id: registry connection (default ``oci_registry_default``).
+    Other arguments: see :class:`ImageBuilderOperator`.
     """
 
     template_fields: Sequence[str] = ()
@@ -149,10 +247,14 @@ class CicdPushOperator(BaseOperator):
         self.oci_registry_conn_id = oci_registry_conn_id
 
     def execute(self, context) -> dict:
+        from include.cicd import image_pod
         from include.cicd.pipeline import do_push
 
         ctx = _ctx(context)
-        out = do_push(ctx)
+        docker = self.docker_client(ctx) if ctx.params.get("builder") == "docker" else None
+        out = do_push(ctx, docker=docker, pod_push=lambda built: self.run_pod(
+            context, ctx, "push", image_pod.push_env(image_pod.WORKSPACE_MOUNT, ctx.params["image"], built["tag"],
+                                                     ctx.registry)))
         if not out.get("pushed"):
             self.log.info("image: not pushed: %s", out.get("reason"))
             raise AirflowSkipException(f"image: not pushed ({out.get('reason')})")
@@ -161,7 +263,8 @@ class CicdPushOperator(BaseOperator):
         if registry_digest != out["digest"]:
             raise AirflowFailException(f"registry holds {registry_digest} for {out['image']}:{out['tag']}, "
                                        f"but {out['digest']} was pushed")
-        self.log.info("pushed %s (digest verified against the registry and skopeo)", out["reference"])
+        self.log.info("pushed %s with %s (digest verified against the registry and skopeo)", out["reference"],
+                      out.get("builder"))
         return {k: out[k] for k in ("reference", "digest", "tag", "image", "registry", "pushed")}
 
 
@@ -194,10 +297,12 @@ class CicdPublishOperator(BaseOperator):
         return extra
 
 
-class CicdCleanupOperator(BaseOperator):
-    """Remove the run's checkout and its local image build (reports and the env cache stay)."""
+class CicdCleanupOperator(ImageBuilderOperator):
+    """Remove the run's checkout and its local image build (reports and the env cache stay).
 
-    template_fields: Sequence[str] = ()
+    With the kubernetes builder, a short pod clears the run's folder on the workspace volume.
+    Arguments: see :class:`ImageBuilderOperator`.
+    """
 
     def execute(self, context) -> None:
         from include.cicd.pipeline import cleanup
@@ -207,5 +312,10 @@ class CicdCleanupOperator(BaseOperator):
         except FileNotFoundError:
             self.log.info("nothing to clean: the params were never accepted")
             return
-        cleanup(ctx)
+        builder = ctx.params.get("builder")
+        cleanup(ctx, docker=self.docker_client(ctx) if builder == "docker" else None)
         self.log.info("removed %s", ctx.work)
+        stage = ctx.report / "stages" / "image.json"
+        if builder == "kubernetes" and stage.exists() and json.loads(stage.read_text()).get("builder") == "kubernetes":
+            self.run_pod(context, ctx, "clean", {})
+            self.log.info("cleared the run's folder on volume %s", self.workspace_claim)

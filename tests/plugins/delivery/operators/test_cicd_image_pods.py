@@ -1,0 +1,120 @@
+"""The kubernetes builder: the pods KubernetesPodOperator submits, and the scripts they run.
+
+No kubelet can run containers here (the local cluster's nodes are kwok's), so the pods never run
+in these tests. What is checked instead, each for real:
+
+- the pod specs: the build pod clones the exact commit and builds without pushing, the push pod
+  pushes the archive, both share the run's folder of the workspace volume;
+- the real kube-apiserver accepts all three pods (server-side dry run: schema and admission);
+- the very scripts the pods run (include/cicd/pod/*.sh) clone, build and push with the local
+  buildah and skopeo, and the digest they report equals the registry's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from include.cicd import image_pod
+from include.cicd.pipeline import RunContext
+
+SHA = "0123456789abcdef0123456789abcdef01234567"
+RUN_ID = "manual__2026-11-27T00:00:00+00:00"
+
+
+def _ctx() -> RunContext:
+    return RunContext("cicd_build_test_scan", RUN_ID, {"builder": "kubernetes", "image": "demo-app"})
+
+
+def _pod(step: str, env: dict[str, str]):
+    from delivery.operators.cicd import CicdImageBuildOperator
+
+    op = CicdImageBuildOperator(task_id="image_build", namespace="builds", workspace_claim="cicd-ws")
+    return op.pod_operator(_ctx(), step, env).build_pod_request_obj(dry_run=True)
+
+
+def _env(container) -> dict[str, str]:
+    return {e.name: e.value for e in container.env or []}
+
+
+def test_build_pod_clones_the_exact_commit_and_builds_without_pushing():
+    env = image_pod.build_env(image_pod.WORKSPACE_MOUNT, "https://git.example.com/app.git", SHA, "demo-app", SHA[:12])
+    pod = _pod("build", env)
+    (clone,) = pod.spec.init_containers
+    assert _env(clone)["SHA"] == SHA and _env(clone)["REPO"] == "https://git.example.com/app.git"
+    assert clone.command[-1] == image_pod.script("clone")
+    base = next(c for c in pod.spec.containers if c.name == "base")
+    assert base.image == image_pod.tool_image("buildah") and base.security_context.privileged is True
+    assert base.args == [] or base.args is None
+    assert base.command[-1] == image_pod.script("build")
+    assert "DEST" not in _env(base) and "docker://" not in image_pod.script("build")  # no push before the gate
+    assert _env(base)["ARCHIVE"] == f"/workspace/image-{SHA[:12]}.tar"
+    (volume,) = [v for v in pod.spec.volumes if v.name == "workspace"]
+    assert volume.persistent_volume_claim.claim_name == "cicd-ws"
+    for container in (clone, base):
+        (mount,) = [m for m in container.volume_mounts if m.name == "workspace"]
+        assert mount.sub_path == "manual__2026-11-27T00_00_00_00_00" and mount.mount_path == "/workspace"
+    assert any(c.name == "airflow-xcom-sidecar" for c in pod.spec.containers)  # the result comes back as XCom
+
+
+def test_push_pod_copies_the_archive_to_the_registry():
+    pod = _pod("push", image_pod.push_env(image_pod.WORKSPACE_MOUNT, "team/demo-app", "abc123", "http://127.0.0.1:5000"))
+    base = next(c for c in pod.spec.containers if c.name == "base")
+    assert base.image == image_pod.tool_image("skopeo") and not pod.spec.init_containers
+    assert _env(base) == {"ARCHIVE": "/workspace/image-abc123.tar", "DEST": "127.0.0.1:5000/team/demo-app:abc123",
+                          "TLS_VERIFY": "false"}
+    assert base.security_context is None or not base.security_context.privileged
+    https = image_pod.push_env(image_pod.WORKSPACE_MOUNT, "app", "t", "https://registry.example.com")
+    assert https["TLS_VERIFY"] == "true" and https["DEST"] == "registry.example.com/app:t"
+
+
+@pytest.mark.k8s
+def test_the_api_server_accepts_the_image_pods(k8s_client, k8s_namespace):
+    from kubernetes import client
+
+    core = client.CoreV1Api(k8s_client)
+    envs = {"build": image_pod.build_env(image_pod.WORKSPACE_MOUNT, "https://git.example.com/app.git", SHA, "demo-app",
+                                         SHA[:12]),
+            "push": image_pod.push_env(image_pod.WORKSPACE_MOUNT, "demo-app", SHA[:12], "http://registry:5000"),
+            "clean": {}}
+    for step, env in envs.items():
+        body = k8s_client.sanitize_for_serialization(_pod(step, env))
+        body["metadata"]["namespace"] = k8s_namespace
+        created = core.create_namespaced_pod(k8s_namespace, body, dry_run="All")
+        assert created.metadata.labels["delivery/step"] == f"image-{step}"
+        assert {c.name for c in created.spec.containers} >= {"base"}
+    assert core.list_namespaced_pod(k8s_namespace).items == []  # a dry run creates nothing
+
+
+@pytest.mark.image
+@pytest.mark.slow
+def test_pod_scripts_build_and_push_with_the_local_tools(oci_registry, image_builder, tmp_path):
+    """clone.sh, build.sh and push.sh, run here as the pods would run them, push a verified image."""
+    from include.cicd import demo
+    from include.cicd.image import buildah_env, image_home, manifest_digest
+
+    seeded = demo.seed()
+    tag = seeded["sha"][:12]
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    storage_conf = tmp_path / "storage.conf"  # the pod's buildah uses its default storage; here, ours
+    storage_conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{image_home() / "storage"}"\n'
+                            f'runroot = "{image_home() / "run"}"\n')
+    xcom = tmp_path / "xcom" / "return.json"
+    base = buildah_env() | {"CONTAINERS_STORAGE_CONF": str(storage_conf), "XCOM_FILE": str(xcom)}
+
+    def sh(step: str, env: dict[str, str]) -> dict:
+        proc = subprocess.run(["/bin/sh", "-c", image_pod.script(step)], env=base | env, capture_output=True,
+                              text=True, timeout=900)
+        assert proc.returncode == 0, f"{step}.sh: {proc.stderr[-1500:]}"
+        return json.loads(xcom.read_text()) if step != "clone" else {}
+
+    build_env = image_pod.build_env(str(workspace), seeded["repo"], seeded["sha"], "cicd-e2e/pod-app", tag)
+    sh("clone", build_env)
+    built = sh("build", build_env)
+    assert built["archive"] == build_env["ARCHIVE"] and os.path.getsize(built["archive"]) > 10_000_000
+    pushed = sh("push", image_pod.push_env(str(workspace), "cicd-e2e/pod-app", tag, oci_registry))
+    assert pushed["digest"] == manifest_digest(oci_registry, "cicd-e2e/pod-app", tag)
