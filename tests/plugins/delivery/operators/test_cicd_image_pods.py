@@ -118,3 +118,82 @@ def test_pod_scripts_build_and_push_with_the_local_tools(oci_registry, image_bui
     assert built["archive"] == build_env["ARCHIVE"] and os.path.getsize(built["archive"]) > 10_000_000
     pushed = sh("push", image_pod.push_env(str(workspace), "cicd-e2e/pod-app", tag, oci_registry))
     assert pushed["digest"] == manifest_digest(oci_registry, "cicd-e2e/pod-app", tag)
+
+
+@pytest.fixture
+def pods_run_here(tmp_path, monkeypatch, image_builder):
+    """Replace only the kubelet: each image pod's script runs here (buildah, skopeo), in a folder per run.
+
+    Yields the list of pod steps run, in order.
+    """
+    from delivery.operators.cicd import ImageBuilderOperator
+    from include.cicd.image import buildah_env, image_home
+
+    monkeypatch.setattr(image_pod, "check_repo_for_pod", lambda repo: None)  # the "pods" clone a local repo here
+    storage_conf = tmp_path / "storage.conf"
+    storage_conf.write_text(f'[storage]\ndriver = "vfs"\ngraphroot = "{image_home() / "storage"}"\n'
+                            f'runroot = "{image_home() / "run"}"\n')
+    steps: list[str] = []
+
+    def run_here(self, context, ctx, step, env):
+        self.pod_operator(ctx, step, env).build_pod_request_obj(dry_run=True)  # the pod it would submit
+        steps.append(step)
+        volume = tmp_path / "pvc" / image_pod.run_folder(ctx.run_id)  # the run's sub-folder of the PVC
+        volume.mkdir(parents=True, exist_ok=True)
+        local = {k: v.replace(image_pod.WORKSPACE_MOUNT, str(volume)) for k, v in env.items()}
+        xcom = volume.parent / "xcom.json"
+        base = buildah_env() | {"CONTAINERS_STORAGE_CONF": str(storage_conf), "XCOM_FILE": str(xcom),
+                                "WORKSPACE": str(volume)}
+        for name in {"build": ["clone", "build"], "push": ["push"]}.get(step, []):
+            proc = subprocess.run(["/bin/sh", "-c", image_pod.script(name)], env=base | local, capture_output=True,
+                                  text=True, timeout=900)
+            if proc.returncode != 0:
+                raise RuntimeError(f"pod {step} failed: {proc.stderr[-500:]}")
+        if step == "clean":
+            subprocess.run(["rm", "-rf", str(volume)], check=True)
+            return None
+        return json.loads(xcom.read_text())
+
+    monkeypatch.setattr(ImageBuilderOperator, "run_pod", run_here)
+    yield steps
+
+
+@pytest.mark.airflow
+@pytest.mark.image
+@pytest.mark.slow
+def test_kubernetes_builder_through_the_dag(airflow_db, oci_registry, pods_run_here, tmp_path):
+    """The whole DAG with builder=kubernetes: build pod before the gate, push pod after it, clean pod last."""
+    from dag_runner import run_dag
+    from include.cicd import demo
+    from include.cicd.image import manifest_digest
+    from include.common.paths import report_dir
+
+    seeded = demo.seed()
+    image = "cicd-e2e/k8s-app"
+    result = run_dag("cicd_build_test_scan", {"image": image, "builder": "kubernetes", "stages": ["image"]})
+    assert result.state == "success", result.task_states
+    assert pods_run_here == ["build", "push", "clean"]
+    report = report_dir("cicd_build_test_scan", result.run_id)
+    built = json.loads((report / "stages" / "image.json").read_text())
+    assert built["builder"] == "kubernetes" and built["archive"].endswith(f"image-{seeded['sha'][:12]}.tar")
+    pushed = json.loads((report / "image.json").read_text())
+    assert pushed["builder"] == "kubernetes" and pushed["verified"] is True
+    assert pushed["digest"] == manifest_digest(oci_registry, image, seeded["sha"][:12])
+    assert not (tmp_path / "pvc" / image_pod.run_folder(result.run_id)).exists()  # cleared by the clean pod
+
+
+@pytest.mark.airflow
+@pytest.mark.image
+@pytest.mark.slow
+def test_kubernetes_builder_runs_no_push_pod_when_the_gate_fails(airflow_db, oci_registry, pods_run_here):
+    from dag_runner import run_dag
+    from include.cicd import demo
+    from include.cicd.image import list_tags
+
+    made = demo.make_variant("bandit-high")
+    image = "cicd-e2e/k8s-gated"
+    result = run_dag("cicd_build_test_scan", {"ref": made["ref"], "image": image, "builder": "kubernetes",
+                                              "stages": ["sast", "image"]})
+    assert result.state == "failed" and result.task_states["gate"] == "failed"
+    assert pods_run_here == ["build", "clean"]  # built, never pushed
+    assert list_tags(oci_registry, image) == []
