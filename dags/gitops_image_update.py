@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
-from delivery.assets import app_image, manifests_changed
-
-WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
+from delivery.assets import app_image
+from delivery.operators.handover import sync_and_check
 
 
 @dag(
@@ -87,46 +85,6 @@ def gitops_image_update():
 
         return links.write_image(params, context["ti"].xcom_pull(task_ids="plan"), context)
 
-    @task.branch
-    def route(params=None) -> str:
-        """sync_via=trigger: sync and check here; asset: announce the commit."""
-        return "sync" if params["sync_via"] == "trigger" else "announce"
-
-    @task(outlets=[manifests_changed])
-    def announce(**context) -> dict:
-        """Emit manifests_changed for the commit (gitops_manifest_sync is scheduled on it)."""
-        from delivery.operators import links
-
-        extra = links.asset_extra(context["ti"].xcom_pull(task_ids="write_back"))
-        context["outlet_events"][manifests_changed].extra = extra
-        return extra
-
-    sync = TriggerDagRunOperator(
-        task_id="sync",
-        trigger_dag_id="gitops_manifest_sync",
-        trigger_run_id="{{ " + WRITE_BACK + "['sync_run_id'] }}",
-        conf={
-            "app": "{{ " + WRITE_BACK + "['app'] }}",
-            "repo_url": "{{ " + WRITE_BACK + "['repo_url'] }}",
-            "path": "{{ " + WRITE_BACK + "['path'] }}",
-            "revision": "{{ " + WRITE_BACK + "['sha'] }}",
-            "health_timeout": "{{ params.health_timeout }}",
-            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
-        },
-        wait_for_completion=True,
-        deferrable=True,
-        poke_interval=3,
-        allowed_states=["success"],
-        failed_states=["failed"],
-    )
-
-    @task
-    def check_health(params=None, **context) -> dict:
-        """The sync ran our commit and the app is Healthy (or another state listed in healthy_states)."""
-        from delivery.operators import links
-
-        return links.check_sync(context, context["ti"].xcom_pull(task_ids="write_back"), params["healthy_states"])
-
     @task(trigger_rule=TriggerRule.ONE_FAILED)
     def rollback(**context) -> dict:
         """Revert the commit; the reason goes into the revert commit's message."""
@@ -142,13 +100,8 @@ def gitops_image_update():
         return links.outcome(context)
 
     wrote = write_back()
-    checked = check_health()
-    announced = announce()
-    undo = rollback()
-    plan() >> wrote >> route() >> [sync, announced]
-    sync >> checked >> undo
-    sync >> undo
-    [checked, undo, announced] >> outcome()
+    plan() >> wrote
+    sync_and_check(wrote, rollback()) >> outcome()
 
 
 gitops_image_update()

@@ -26,13 +26,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
-from delivery.assets import manifests_changed, model_promoted
+from delivery.assets import model_promoted
+from delivery.operators.handover import sync_and_check
 from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
-
-WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
 
 
 @dag(
@@ -128,46 +126,6 @@ def mlops_promote_to_gitops():
         return links.write_model(params, ti.xcom_pull(task_ids="wait_for_champion"),
                                  ti.xcom_pull(task_ids="read_deployed"), context)
 
-    @task.branch
-    def route(params=None) -> str:
-        """sync_via=trigger: sync and check here; asset: announce the commit."""
-        return "sync" if params["sync_via"] == "trigger" else "announce"
-
-    @task(outlets=[manifests_changed])
-    def announce(**context) -> dict:
-        """Emit manifests_changed for the commit (gitops_manifest_sync is scheduled on it)."""
-        from delivery.operators import links
-
-        extra = links.asset_extra(context["ti"].xcom_pull(task_ids="write_back"))
-        context["outlet_events"][manifests_changed].extra = extra
-        return extra
-
-    sync = TriggerDagRunOperator(
-        task_id="sync",
-        trigger_dag_id="gitops_manifest_sync",
-        trigger_run_id="{{ " + WRITE_BACK + "['sync_run_id'] }}",
-        conf={
-            "app": "{{ " + WRITE_BACK + "['app'] }}",
-            "repo_url": "{{ " + WRITE_BACK + "['repo_url'] }}",
-            "path": "{{ " + WRITE_BACK + "['path'] }}",
-            "revision": "{{ " + WRITE_BACK + "['sha'] }}",
-            "health_timeout": "{{ params.health_timeout }}",
-            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
-        },
-        wait_for_completion=True,
-        deferrable=True,
-        poke_interval=3,
-        allowed_states=["success"],
-        failed_states=["failed"],
-    )
-
-    @task
-    def check_health(params=None, **context) -> dict:
-        """The sync ran our commit and the app is Healthy (or another state listed in healthy_states)."""
-        from delivery.operators import links
-
-        return links.check_sync(context, context["ti"].xcom_pull(task_ids="write_back"), params["healthy_states"])
-
     @task(trigger_rule=TriggerRule.ONE_FAILED)
     def rollback(params=None, **context) -> dict:
         """Revert the commit and move the alias back; the reason goes on the model version and the commit."""
@@ -182,18 +140,10 @@ def mlops_promote_to_gitops():
 
         return links.outcome(context)
 
-    deployed = read_deployed()
     wrote = write_back()
-    chosen_route = route()
-    checked = check_health()
-    announced = announce()
-    undo = rollback()
-    deployed >> wait >> needs_approval() >> [approve, wrote]
+    read_deployed() >> wait >> needs_approval() >> [approve, wrote]
     approve >> wrote
-    wrote >> chosen_route >> [sync, announced]
-    sync >> checked >> undo
-    sync >> undo
-    [checked, undo, announced] >> outcome()
+    sync_and_check(wrote, rollback()) >> outcome()
 
 
 mlops_promote_to_gitops()
