@@ -31,4 +31,5 @@ lock:            ## regenerate requirements.lock from requirements.txt
 clean:           ## delete the state folder (.state/: Airflow home, stores, reports, demo repos)
 	bash scripts/airflow.sh stop || true
 	bash scripts/k8s/stop.sh || true
+	bash scripts/image/stop.sh || true
 	rm -rf .state
