@@ -85,7 +85,9 @@ class CicdPrepareOperator(BaseOperator):
 
 
 class CicdStageOperator(BaseOperator):
-    """Run one stage (``checkout``, ``env``, ``test``, ``sast``, ``secrets``, ``audit``, ``sbom``, ``build``, ``image``).
+    """Run one stage on the worker: ``checkout``, ``env``, ``test``, ``sast``, ``secrets``, ``audit``, ``sbom``, ``build``.
+
+    (The image stage has its own operator, :class:`CicdImageBuildOperator`, which picks the builder.)
 
     The stage's result goes to ``<report>/stages/<stage>.json``; the task succeeds when the stage
     ran (findings are judged by the gate), and fails when it could not run at all.
