@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import app_image
-from delivery.operators.handover import sync_and_check
+from delivery.operators.handover import handover_params, sync_and_check
 
 
 @dag(
@@ -59,15 +59,7 @@ from delivery.operators.handover import sync_and_check
                       description="Kustomize overlay whose images: entry is updated."),
         "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
                      description="GitOps app name passed to gitops_manifest_sync."),
-        "sync_via": Param("trigger", type="string", enum=["trigger", "asset"],
-                          description="trigger: run gitops_manifest_sync for the commit and wait for Healthy; "
-                                      "asset: emit manifests_changed and let the scheduler sync."),
-        "health_timeout": Param(120, type="integer", minimum=0, description="Seconds the sync waits for Healthy."),
-        "healthy_states": Param(["Healthy"], type="array", items={"type": "string", "enum": [
-            "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]},
-                                description="Health results that count as deployed; anything else rolls back."),
-        "kubernetes_conn_id": Param("kubernetes_default", type="string",
-                                    description="Airflow connection of the cluster, passed to the sync."),
+        **handover_params(),
     },
 )
 def gitops_image_update():

@@ -29,7 +29,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import model_promoted
-from delivery.operators.handover import sync_and_check
+from delivery.operators.handover import handover_params, sync_and_check
 from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
 
 
@@ -68,16 +68,8 @@ from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
         "configmap": Param("shop-settings", type="string", description="ConfigMap of the app that gets MODEL_* keys."),
         "deployment": Param("shop-web", type="string",
                             description="Deployment whose pods roll when the model changes (annotation)."),
-        "sync_via": Param("trigger", type="string", enum=["trigger", "asset"],
-                          description="trigger: run gitops_manifest_sync for the commit and wait for Healthy; "
-                                      "asset: emit manifests_changed and let the scheduler sync."),
-        "health_timeout": Param(120, type="integer", minimum=0, description="Seconds the sync waits for Healthy."),
-        "healthy_states": Param(["Healthy"], type="array", items={"type": "string", "enum": [
-            "Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]},
-                                description="Health results that count as deployed; anything else rolls back."),
         "mlflow_conn_id": Param("mlflow_default", type="string", description="Airflow connection of the MLflow store."),
-        "kubernetes_conn_id": Param("kubernetes_default", type="string",
-                                    description="Airflow connection of the cluster, passed to the sync."),
+        **handover_params(),
     },
 )
 def mlops_promote_to_gitops():

@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from include.common.errors import InputError
-from include.cicd.image import base_image, local_ref, registry_host
+from include.cicd.image import base_image, local_ref, registry_host, verify_digest
 from include.cicd.results import Status, result
 
 SCRIPTS = Path(__file__).parent / "pod"
@@ -78,3 +78,9 @@ def build_in_pod(run_pod, env: dict[str, str], tag: str) -> dict:
     return result("image", Status.OK, f"built {env['LOCAL_REF']} in a build pod in {out.get('seconds')} s",
                   builder="kubernetes", tag=tag, local_ref=env["LOCAL_REF"], archive=out["archive"],
                   image_id=out.get("image_id"), seconds=out.get("seconds"))
+
+
+def verify_push(pushed: dict, image: str, tag: str, registry: str) -> dict:
+    """The push pod's XCom ({digest, seconds}) checked against the registry, as the other builders' pushes."""
+    return verify_digest(registry, image, tag, pushed["digest"]) | {
+        "reference": f"{registry_host(registry)}/{image}:{tag}@{pushed['digest']}", "seconds": pushed.get("seconds")}

@@ -191,12 +191,12 @@ def do_push(ctx: RunContext, docker=None, pod_push=None) -> dict:
         return {"pushed": False, "reason": built["message"]}
     name, tag = ctx.params["image"], built["tag"]
     if built.get("builder") == "docker":
+        if docker is None:
+            raise RuntimeError(f"the image was built by the Docker engine at {ctx.params['docker_url']}, which no longer "
+                               "answers: nothing is pushed. Fix: start the engine, then clear push_image")
         out = image_docker.push(docker, built["local_ref"], name, tag, ctx.registry)
     elif built.get("builder") == "kubernetes":
-        pushed = pod_push(built)
-        out = image.verify_digest(ctx.registry, name, tag, pushed["digest"]) | {
-            "reference": f"{image.registry_host(ctx.registry)}/{name}:{tag}@{pushed['digest']}",
-            "seconds": pushed.get("seconds")}
+        out = image_pod.verify_push(pod_push(built), name, tag, ctx.registry)
     else:
         out = image.push_image(built["local_ref"], name, tag, ctx.registry, ctx.work)
     out |= {"pushed": True, "tag": tag, "image": name, "registry": ctx.registry, "builder": built.get("builder")}

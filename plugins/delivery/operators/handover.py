@@ -15,11 +15,26 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
-from airflow.sdk import task
+from airflow.sdk import Param, task
 
 from delivery.assets import manifests_changed
 
 WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
+HEALTH_STATES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]
+
+
+def handover_params() -> dict[str, Param]:
+    """The params ``sync_and_check`` reads (new Param objects for each DAG that spreads them in)."""
+    return {
+        "sync_via": Param("trigger", type="string", enum=["trigger", "asset"],
+                          description="trigger: run gitops_manifest_sync for the commit and wait for Healthy; "
+                                      "asset: emit manifests_changed and let the scheduler sync."),
+        "health_timeout": Param(120, type="integer", minimum=0, description="Seconds the sync waits for Healthy."),
+        "healthy_states": Param(["Healthy"], type="array", items={"type": "string", "enum": HEALTH_STATES},
+                                description="Health results that count as deployed; anything else rolls back."),
+        "kubernetes_conn_id": Param("kubernetes_default", type="string",
+                                    description="Airflow connection of the cluster, passed to the sync."),
+    }
 
 
 def sync_and_check(wrote: Any, rollback: Any) -> list[Any]:

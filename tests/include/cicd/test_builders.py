@@ -49,3 +49,19 @@ def test_base_image_is_passed_only_to_a_dockerfile_that_declares_it(tmp_path, mo
     assert build_args(tmp_path) == {"BASE_IMAGE": "python:3.12-slim-bookworm"}
     (tmp_path / "Dockerfile").write_text("FROM debian:bookworm\n")
     assert build_args(tmp_path) == {}
+
+
+def test_push_says_so_when_the_engine_that_built_the_image_is_gone():
+    import json
+
+    from include.cicd.pipeline import RunContext, do_push
+    from include.cicd.results import write_stage
+
+    ctx = RunContext("cicd_builders_test", "engine-gone", {"image": "demo-app", "docker_url": NO_ENGINE,
+                                                           "registry": "http://127.0.0.1:5000"})
+    (ctx.report / "gate.json").write_text(json.dumps({"verdict": "pass"}))
+    write_stage(ctx.report, {"stage": "image", "status": "ok", "message": "built", "builder": "docker", "tag": "t1",
+                             "local_ref": "localhost/demo-app:t1"})
+    with pytest.raises(RuntimeError, match=r"no longer answers: nothing is pushed\. Fix: start the engine"):
+        do_push(ctx, docker=None)
+    assert not (ctx.report / "image.json").exists()

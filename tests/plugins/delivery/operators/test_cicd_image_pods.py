@@ -118,6 +118,11 @@ def test_pod_scripts_build_and_push_with_the_local_tools(oci_registry, image_bui
     assert built["archive"] == build_env["ARCHIVE"] and os.path.getsize(built["archive"]) > 10_000_000
     pushed = sh("push", image_pod.push_env(str(workspace), "cicd-e2e/pod-app", tag, oci_registry))
     assert pushed["digest"] == manifest_digest(oci_registry, "cicd-e2e/pod-app", tag)
+    verified = image_pod.verify_push(pushed, "cicd-e2e/pod-app", tag, oci_registry)
+    assert verified["verified"] is True and verified["reference"].endswith(f":{tag}@{pushed['digest']}")
+    wrong = {"digest": "sha256:" + "0" * 64}  # a digest the registry does not hold for the tag
+    with pytest.raises(RuntimeError, match="digest mismatch"):
+        image_pod.verify_push(wrong, "cicd-e2e/pod-app", tag, oci_registry)
 
 
 @pytest.fixture
