@@ -19,6 +19,12 @@ export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# The metadata DB is SQLite unless a connection is given: wait up to 60 s for its write lock
+# instead of pysqlite's 5 s (include/common/airflow_db.py says why).
+if [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS:-include.common.airflow_db.SQLITE_CONNECT_ARGS}"
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS_ASYNC:-include.common.airflow_db.SQLITE_CONNECT_ARGS_ASYNC}"
+fi
 # MLflow writes a telemetry file to ~/.config on import; keep it quiet and local.
 export MLFLOW_DISABLE_TELEMETRY=true
 export DO_NOT_TRACK=true
