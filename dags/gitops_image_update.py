@@ -12,7 +12,8 @@ under semver) -> **`write_back`** (the overlay's kustomize `images:` entry gets 
 `newTag` and `digest`; one commit whose message carries the image, tag, digest, source commit
 and this run id; pushed with retries on a rejected push, never forced) -> **`sync`** (triggers
 `gitops_manifest_sync` for exactly that commit and waits, deferred) -> **`check_health`** ->
-on failure **`rollback`** (reverts the commit, says why in it) -> `outcome` (report).
+on failure **`rollback`** (reverts the commit, says why in it) -> **`sync_revert`** +
+`check_revert` (the revert is synced back to Healthy) -> `outcome` (report).
 
 With `sync_via=asset` the commit is announced as a `manifests_changed` Asset event instead.
 No candidate, or nothing new: the run ends with `plan` skipped and nothing committed.

@@ -6,10 +6,16 @@ Makes the cluster equal to Git for one app, the way Argo CD does, as an Airflow 
 **fetch** the revision (exact commit SHA) -> **render** (plain YAML, Kustomize or Helm) ->
 **validate** (required fields, duplicates, kinds, namespaces, server-side dry-run) ->
 **diff** (Synced / OutOfSync / Missing / Extraneous; `summary.md` + `diff.json`) ->
-*stop here on `dry_run` or without a cluster (plan-only)* -> **apply** wave by wave with
-server-side apply (each wave may become Healthy for `wave_timeout` s before the next) -> **prune** (only with `prune`; never resources annotated
-`delivery.io/prune: "false"`) -> **wait for health** (deferrable, no worker slot held) ->
-**record** the sync in the app's history (`rollback=true` syncs the previous revision again).
+*stop here on `dry_run`, or plan-only when no cluster is configured at all* -> **apply** wave
+by wave with server-side apply (each wave may become Healthy for `wave_timeout` s before the
+next) -> **prune** (only with `prune`; never resources annotated `delivery.io/prune: "false"`;
+a failed delete fails the run) -> **wait for health** (deferrable, no worker slot held) ->
+**record** the sync in the app's history (`rollback=true` syncs the previous Healthy revision).
+
+A run is green only when the app ended Healthy: Degraded, or not Healthy within
+`health_timeout`, fails it (`progressing_ok` turns "still Progressing" into a warning), and a
+configured cluster (connection or `KUBECONFIG`) that does not answer fails it with the address.
+History results: Succeeded, Failed, Degraded, Progressing; a rollback only picks Succeeded.
 
 Triggered from the UI, the REST API, or the Assets `manifests_changed` (a commit to the
 manifests repo) and `cluster_drift` (from `gitops_drift_check`; only acts with self-heal on).
@@ -51,18 +57,23 @@ from delivery.operators.gitops import GitOpsHealthOperator
         "force": Param(False, type="boolean",
                        description="Take over fields another field manager owns (server-side apply force)."),
         "health_timeout": Param(120, type="integer", minimum=0,
-                                description="Seconds to wait for Healthy. Still Progressing then: reported, not failed."),
+                                description="Seconds to wait for Healthy. Degraded, or not Healthy by then, fails the run "
+                                            "(see progressing_ok). 0: do not wait (only Degraded fails)."),
+        "progressing_ok": Param(False, type="boolean",
+                                description="Still Progressing at health_timeout is a warning, not a failure. The history "
+                                            "then says Progressing, and a rollback never picks that revision."),
         "wave_timeout": Param(30, type="integer", minimum=0,
                               description="Seconds to wait for one sync wave to be Healthy before the next wave "
                                           "(Degraded stops the sync; 0: do not wait)."),
         "rollback": Param(False, type="boolean",
-                          description="Sync the revision of the previous successful sync (from history) instead of revision."),
+                          description="Sync the revision of the previous sync that ended Healthy (from history) instead of revision."),
         "ignore_differences": Param([], type="array",
                                     description='ignoreDifferences rules, e.g. [{"group": "apps", "kind": "Deployment", '
                                                 '"jsonPointers": ["/spec/replicas"]}] or managedFieldsManagers.'),
         "kubernetes_conn_id": Param("kubernetes_default", type="string",
-                                    description="Airflow connection with the kubeconfig (falls back to KUBECONFIG, "
-                                                "then the local control plane, then plan-only)."),
+                                    description="Airflow connection with the kubeconfig (else KUBECONFIG, else the "
+                                                "local control plane, else plan-only). A configured cluster that does "
+                                                "not answer fails the run (dry_run: plans only)."),
     },
 )
 def gitops_manifest_sync():

@@ -11,7 +11,9 @@ and this run id; pushed with retries on a rejected push, never forced) -> **`syn
 (triggers `gitops_manifest_sync` for exactly that commit and waits, deferred) ->
 **`check_health`** (Synced and Healthy) -> on failure **`rollback`** (reverts the commit,
 moves `champion` back to the deployed version, and records why on the model version and in
-the revert commit) -> `outcome` (report; fails the run when rolled back).
+the revert commit) -> **`sync_revert`** + `check_revert` (the revert commit is synced, so the
+cluster is Healthy on the previous version again) -> `outcome` (report; fails the run when
+rolled back).
 
 With `sync_via=asset` the commit is announced as a `manifests_changed` Asset event instead and
 the scheduler starts the sync (no health check, no automatic rollback).

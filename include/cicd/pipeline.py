@@ -207,9 +207,14 @@ def do_push(ctx: RunContext, docker=None, pod_push=None) -> dict:
 
 
 def publish_extra(ctx: RunContext, pushed: dict) -> dict:
-    """The ``app_image`` Asset event's extra: repo, commit, tag, digest and the report folder."""
+    """The ``app_image`` Asset event's extra: repo, commit, tag, digest and the report folder.
+
+    ``image`` is the full repository a kubelet pulls, registry host included
+    (``127.0.0.1:5000/demo-app``): the image write-back puts it into the manifests as it is.
+    """
     co = ctx.stage("checkout")
-    return {"repo": ctx.params["repo"], "commit": co["sha"], "image": ctx.params["image"],
+    repository = f"{image.registry_host(pushed.get('registry') or ctx.registry)}/{ctx.params['image']}"
+    return {"repo": ctx.params["repo"], "commit": co["sha"], "image": repository,
             "tag": pushed.get("tag") or image_tag(co["sha"]), "digest": pushed.get("digest"),
             "reference": pushed.get("reference"), "pushed": bool(pushed.get("pushed")),
             "report": str(ctx.report)}

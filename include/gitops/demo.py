@@ -50,7 +50,7 @@ def plan() -> list[dict]:
     common = {"app": DEMO_APP, "repo_url": info["repo_url"], "path": DEMO_PATH, "revision": "main"}
     return [
         {"dag_id": "gitops_manifest_sync", "label": "sync the demo app (Kustomize dev overlay)",
-         "conf": {**common, "prune": True, "health_timeout": 15}, "expected": "success"},
+         "conf": {**common, "prune": True, "health_timeout": 60}, "expected": "success"},
         {"dag_id": "gitops_drift_check", "label": "drift check right after the sync (expect Synced)",
          "conf": dict(common), "expected": "success"},
         {"dag_id": "gitops_manifest_sync", "label": "dry-run of the prod overlay (diff only, nothing applied)",

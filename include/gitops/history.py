@@ -1,7 +1,9 @@
 """Sync history: one JSON line per sync (revision, resources, result, time), per app.
 
 Rollback is a sync of an earlier revision: :func:`rollback_target` finds the revision of the
-last successful sync before the current one, and the sync renders that exact commit again.
+last sync before the current one that ended Healthy, and the sync renders that exact commit
+again. A sync that applied but never became Healthy is recorded with its health as the result
+(Degraded, Progressing ...), so it is never a rollback target.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from include.common.paths import state_dir
 class HistoryEntry:
     app: str
     revision: str  # the exact commit SHA that was synced
-    result: str  # Succeeded | Failed | DryRun
+    result: str  # Succeeded | Failed | Degraded | Progressing | Missing | Unknown (see sync_result)
     resources: list[str] = field(default_factory=list)
     repo_url: str = ""
     path: str = ""
@@ -67,25 +69,39 @@ def record(entry: HistoryEntry, root: Path | None = None) -> HistoryEntry:
     return entry
 
 
+def sync_result(*, error_step: str | None, health: str, waited: bool = True) -> str:
+    """The history result of a sync: ``Failed`` when a step before the health wait failed; the
+    health (Degraded, Progressing ...) when the wait ended anything but Healthy; else ``Succeeded``.
+
+    ``waited=False`` (``health_timeout: 0``, "do not wait"): only a failed step counts.
+    """
+    if error_step and error_step != "health":
+        return "Failed"
+    if error_step == "health" or (waited and health and health != "Healthy"):
+        return health if health and health != "Healthy" else "Unknown"
+    return "Succeeded"
+
+
+def was_healthy(entry: HistoryEntry) -> bool:
+    """A sync that applied and ended Healthy: the only kind a rollback may go back to."""
+    return entry.result == "Succeeded" and entry.health == "Healthy"
+
+
 def rollback_target(app: str, *, to_id: int | None = None, root: Path | None = None) -> HistoryEntry:
-    """The entry to roll back to: ``to_id`` if given, else the last successful sync whose
-    revision differs from the latest successful one."""
-    done = [e for e in entries(app, root) if e.result == "Succeeded"]
+    """The entry to roll back to: ``to_id`` if given, else the last Healthy sync whose
+    revision differs from the latest Healthy one."""
+    done = [e for e in entries(app, root) if was_healthy(e)]
     if to_id is not None:
         for e in done:
             if e.id == to_id:
                 return e
-        raise InputError("rollback_to", f"history of {app!r} has no successful sync with id {to_id}",
+        raise InputError("rollback_to", f"history of {app!r} has no Healthy sync with id {to_id}",
                          f"pick one of: {', '.join(str(e.id) for e in done) or 'none yet'}")
     if not done:
-        raise InputError("rollback", f"app {app!r} has no successful sync yet", "sync a revision before rolling back")
+        raise InputError("rollback", f"app {app!r} has no Healthy sync yet", "sync a revision that becomes Healthy before rolling back")
     current = done[-1].revision
     for e in reversed(done):
         if e.revision != current:
             return e
     raise InputError("rollback", f"app {app!r} has only ever been synced at {current[:12]}",
                      "there is no earlier revision to roll back to")
-
-
-def as_dicts(items: list[HistoryEntry]) -> list[dict[str, Any]]:
-    return [asdict(e) for e in items]

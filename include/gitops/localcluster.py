@@ -71,7 +71,8 @@ class ClusterMode(str, enum.Enum):
 
     KUBECONFIG = "kubeconfig"  # a configured cluster (KUBECONFIG or an Airflow connection)
     LOCAL = "local"  # the local control plane built from Go modules
-    PLAN_ONLY = "plan-only"  # no cluster: render, validate and plan only
+    PLAN_ONLY = "plan-only"  # no cluster configured: render, validate and plan only
+    UNREACHABLE = "unreachable"  # a cluster is configured but does not answer: a sync must fail
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,10 @@ class ClusterChoice:
     def connected(self) -> bool:
         """True when there is a cluster to compare against."""
         return self.kubeconfig is not None
+
+
+class ClusterUnreachableError(RuntimeError):
+    """A configured cluster does not answer (a retry may help once it is back)."""
 
 
 class LocalClusterError(RuntimeError):
@@ -217,7 +222,7 @@ def find_cluster(
     start: bool = True,
     state: Path | str | None = None,
     controllers: bool | None = None,
-    fallback: bool | None = None,
+    fallback: bool = False,
 ) -> ClusterChoice:
     """Pick the cluster to compare against: configured, else local, else plan-only.
 
@@ -228,9 +233,10 @@ def find_cluster(
     :param state: folder of the local control plane (default ``state_dir()/k8s``).
     :param controllers: passed to :func:`start_local`.
     :param fallback: when the configured cluster does not answer, go on to the local control plane.
-        Default: yes for ``$KUBECONFIG`` (often a stale shell setting), no for an explicit
-        ``kubeconfig`` (a connection names the cluster a run must act on; silently syncing a
-        throwaway local cluster instead would report a sync that never reached it).
+        Off by default, for ``$KUBECONFIG`` as for a connection: a configured cluster names the
+        cluster a run must act on, and syncing a throwaway local cluster (or planning only)
+        instead would report a sync that never reached it. Without it the choice is
+        ``UNREACHABLE``, which the sync turns into a failed task naming the address.
     """
     notes: list[str] = []
     configured = kubeconfig or (os.environ.get("KUBECONFIG") or "").split(os.pathsep)[0]
@@ -247,13 +253,13 @@ def find_cluster(
                 server=server,
             )
         notes.append(f"{source} {configured} ({server}) is not reachable: {detail}")
-        if not (fallback if fallback is not None else not kubeconfig):
+        if not fallback:
             return ClusterChoice(
-                ClusterMode.PLAN_ONLY,
+                ClusterMode.UNREACHABLE,
                 None,
-                f"plan-only: nothing was compared against a cluster, because the configured cluster does not answer "
-                f"({notes[0]}). Fix the connection or kubeconfig (network, credentials, context), or remove it to "
-                f"use the local control plane.",
+                f"the configured cluster does not answer ({notes[0]}). Fix the connection or kubeconfig "
+                f"(network, credentials, context) or start that cluster; or remove the setting "
+                f"({'the Airflow connection' if kubeconfig else 'unset KUBECONFIG'}) to use the local control plane.",
                 context=context,
                 server=server,
                 notes=tuple(notes),

@@ -41,6 +41,10 @@ def test_clean_app_passes_the_gate_and_its_image_is_pushed(airflow_db, oci_regis
     published = json.loads((report / "published.json").read_text())
     assert published == published | {"repo": seeded["repo"], "commit": seeded["sha"], "tag": tag,
                                       "digest": image["digest"], "report": str(report)}
+    # the full repository a kubelet pulls: registry host, name, tag and digest
+    host = oci_registry.split("://", 1)[-1].rstrip("/")
+    assert published["image"] == f"{host}/cicd-e2e/demo-app"
+    assert published["reference"] == f"{host}/cicd-e2e/demo-app:{tag}@{image['digest']}"
     for name in ("junit.xml", "coverage.xml", "bandit.sarif", "semgrep.sarif", "sbom.cdx.json", "summary.md", "summary.html"):
         assert (report / name).is_file(), name
     _assert_asset_event(result.run_id, image["digest"])

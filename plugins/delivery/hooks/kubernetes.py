@@ -9,8 +9,10 @@ Where the cluster comes from, in order:
 3. ``include.gitops.localcluster.find_cluster()``: ``$KUBECONFIG``, then the local control
    plane (started when built), else plan-only.
 
-Plan-only is not an error: :meth:`get_cluster` returns None and :attr:`choice` says why and
-how to get a cluster, so tasks can say it loudly.
+Plan-only (no cluster configured at all) is not an error: :meth:`get_cluster` returns None and
+:attr:`choice` says why and how to get a cluster, so tasks can say it loudly. A configured
+cluster that does not answer is one: :meth:`get_cluster` raises
+:class:`include.gitops.localcluster.ClusterUnreachableError` with the address and the fix.
 """
 
 from __future__ import annotations
@@ -113,10 +115,25 @@ class GitOpsKubernetesHook(BaseHook):
 
     @property
     def plan_only(self) -> bool:
-        return not self.choice.connected
+        """No cluster is configured (nor built locally): render, validate and plan only."""
+        return not self.choice.connected and not self.unreachable
+
+    @property
+    def unreachable(self) -> bool:
+        """A cluster is configured (connection or ``KUBECONFIG``) but does not answer."""
+        from include.gitops.localcluster import ClusterMode
+
+        return self.choice.mode is ClusterMode.UNREACHABLE
 
     def get_conn(self) -> Any:
-        """A new ``kubernetes.client.ApiClient`` for the chosen cluster; None in plan-only mode."""
+        """A new ``kubernetes.client.ApiClient`` for the chosen cluster; None in plan-only mode.
+
+        :raises ClusterUnreachableError: the configured cluster does not answer.
+        """
+        if self.unreachable:
+            from include.gitops.localcluster import ClusterUnreachableError
+
+            raise ClusterUnreachableError(self.choice.message)
         if self.plan_only:
             return None
         from kubernetes import config
@@ -136,6 +153,8 @@ class GitOpsKubernetesHook(BaseHook):
     def test_connection(self) -> tuple[bool, str]:
         """(ok, message): the API server answers and lists namespaces."""
         try:
+            if not self.choice.connected:
+                return False, self.choice.message
             cluster = self.get_cluster()
             if cluster is None:
                 return False, self.choice.message

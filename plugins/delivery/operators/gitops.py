@@ -104,8 +104,16 @@ def _hook(state: dict[str, Any]):
 
 
 def _cluster(state: dict[str, Any]):
-    """(Cluster or None, hook); logs loudly in plan-only mode."""
+    """(Cluster or None, hook): None in plan-only mode.
+
+    A configured cluster that does not answer fails the step (``ClusterUnreachableError``, which
+    a retry may fix), except on ``dry_run``: a dry run asked for no change, so it plans only and
+    says why.
+    """
     hook = _hook(state)
+    if hook.unreachable and state.get("dry_run"):
+        print(f"dry_run=true and {hook.choice.message}: planning only")
+        return None, hook
     return hook.get_cluster(), hook
 
 
@@ -179,7 +187,8 @@ def resolve_request(params: dict[str, Any], context: Any) -> dict[str, Any]:
         "self_heal": bool(params.get("self_heal", False)),
         "dry_run": bool(params.get("dry_run", False)),
         "force": bool(params.get("force", False)),
-        "health_timeout": float(params.get("health_timeout") or 120),
+        "health_timeout": float(params["health_timeout"] if params.get("health_timeout") is not None else 120),
+        "progressing_ok": bool(params.get("progressing_ok", False)),
         "wave_timeout": float(params.get("wave_timeout") if params.get("wave_timeout") is not None else 30),
         "ignore_differences": params.get("ignore_differences") or [],
         "kubernetes_conn_id": params.get("kubernetes_conn_id") or "kubernetes_default",
@@ -260,7 +269,7 @@ def validate(state: dict[str, Any], context: Any) -> dict[str, Any]:
                            kinds=cluster.kinds() if cluster else {})
     sync.check(desired, cluster)
     path = _write(run_folder(context), "desired.yaml", dump_manifests(desired))
-    mode = hook.choice.mode.value
+    mode = hook.choice.mode.value if cluster or hook.plan_only else "plan-only"
     print(f"{len(desired)} objects are valid ({'checked against the cluster: discovery, namespaces, dry-run' if cluster else 'plan-only: offline checks only'})")
     return _save_state(context, {**state, "desired": str(path), "cluster_mode": mode, "cluster_message": hook.choice.message,
                                  "resources": [str(ResourceKey.of(o)) for o in desired]})
@@ -395,7 +404,15 @@ def prune(state: dict[str, Any], context: Any) -> dict[str, Any]:
         print(f"{r.action:<12} {r.key.display} {r.message}")
     if not state["prune"] and to_prune:
         print(f"prune=false: {len(to_prune)} Extraneous resource(s) stay in the cluster; sync with prune=true to delete them")
-    return _save_state(context, {**state, "pruned": [r.as_dict() for r in results]})
+    saved = _save_state(context, {**state, "pruned": [r.as_dict() for r in results]})
+    failed = [r for r in results if r.action == "failed"]
+    if failed:
+        raise RuntimeError(
+            f"prune could not delete {len(failed)} resource(s): "
+            + "; ".join(f"{r.key.display}: {r.message}" for r in failed)
+            + ". They are still in the cluster. Fix the cause (permissions, finalizers), then sync again with prune=true"
+        )
+    return saved
 
 
 # --------------------------------------------------------------------------- record
@@ -414,7 +431,8 @@ def record(context: Any) -> dict[str, Any]:
         raise AirflowSkipException("nothing to record: the run stopped before fetching a revision")
     state = json.loads((folder / "state.json").read_text())
     health = json.loads((folder / "health.json").read_text()) if (folder / "health.json").exists() else {}
-    result = "Failed" if error else "Succeeded"
+    result = history.sync_result(error_step=error["step"] if error else None, health=health.get("health", ""),
+                                 waited=health.get("status") not in ("not-waited", "plan-only"))
     entry = history.record(history.HistoryEntry(
         app=state["app"], revision=state.get("sha", ""), result=result, resources=state.get("resources", []),
         repo_url=state["repo_url"], path=state["path"], requested="rollback" if state.get("rollback") else state["revision"],
@@ -422,6 +440,9 @@ def record(context: Any) -> dict[str, Any]:
         message=(f"{error['step']}: {error['error']}" if error else health.get("message", "")),
     ))
     print(f"history #{entry.id}: {entry.result} {entry.revision[:12]} health={entry.health or '-'}")
+    if not error and entry.result != "Succeeded":
+        print(f"WARNING: {state['app']!r} is {entry.result} (progressing_ok=true keeps the run green); "
+              "a rollback never goes back to this revision")
     if error:
         raise AirflowException(f"sync of {state['app']!r} failed in step {error['step']}: {error['error']}")
     return {"app": state["app"], "sha": state.get("sha", ""), "history_id": entry.id, "health": entry.health,
@@ -432,17 +453,20 @@ def record(context: Any) -> dict[str, Any]:
 class GitOpsHealthOperator(BaseOperator):
     """Wait until a synced app is Healthy; deferrable, so no worker slot is held while waiting.
 
-    Healthy ends the task; Degraded fails it; a timeout fails it only with ``fail_on_timeout``
-    (an API server without controllers never makes a Deployment Available: it stays
-    Progressing, and that is reported, not hidden). Writes ``health.json`` to the report folder.
+    Healthy ends the task; Degraded fails it; still not Healthy at the timeout fails it too,
+    unless ``fail_on_timeout`` is off (the sync's ``progressing_ok`` param): then it is a warning.
+    A timeout of 0 means "do not wait": one check, and only Degraded fails. Failing here is final
+    (no retry: the wait already gave the app its time) and writes ``error.json`` with step
+    ``health``, so ``record`` keeps the health as the sync's result. Writes ``health.json``.
 
     :param state: the run state from the apply step (templated; an XComArg); gives app,
         resources, health_timeout, kubernetes_conn_id and kubeconfig.
     :param app: app name when no state is given (templated).
     :param resource_ids: resource ids ``group/kind/namespace/name`` when no state is given (templated).
-    :param timeout: seconds to wait (default: the state's ``health_timeout``, else 300).
+    :param timeout: seconds to wait (default: the state's ``health_timeout``, else 300); 0: do not wait.
     :param poll_interval: seconds between checks.
-    :param fail_on_timeout: fail the task when the app is not Healthy in time.
+    :param fail_on_timeout: fail the task when the app is not Healthy in time (default: yes,
+        unless the state's ``progressing_ok`` is set).
     :param deferrable: wait in the triggerer, holding no worker slot (default True; Airflow's own
         ``[operators] default_deferrable`` is False, and a health wait must not hold a slot).
     """
@@ -458,7 +482,7 @@ class GitOpsHealthOperator(BaseOperator):
         resource_ids: list[str] | None = None,
         timeout: float | None = None,
         poll_interval: float = 5,
-        fail_on_timeout: bool = False,
+        fail_on_timeout: bool | None = None,
         kubernetes_conn_id: str = "kubernetes_default",
         deferrable: bool = True,
         **kwargs: Any,
@@ -477,15 +501,27 @@ class GitOpsHealthOperator(BaseOperator):
         state = dict(self.state or {})
         app = self.app or state.get("app") or ""
         resources = list(self.resource_ids or state.get("resources") or [])
-        timeout = float(self.timeout if self.timeout is not None else state.get("health_timeout") or 300)
+        if self.timeout is not None:
+            timeout = float(self.timeout)
+        else:
+            timeout = float(state["health_timeout"] if state.get("health_timeout") is not None else 300)
         state.setdefault("kubernetes_conn_id", self.kubernetes_conn_id)
         return app, resources, timeout, state
+
+    def _fails_on_timeout(self) -> bool:
+        if self.fail_on_timeout is not None:
+            return self.fail_on_timeout
+        return not (self.state or {}).get("progressing_ok", False)
 
     def execute(self, context: Any) -> dict[str, Any]:
         from delivery.triggers.gitops_health import GitOpsHealthTrigger
 
         app, resources, timeout, state = self._inputs()
         hook = _hook(state)
+        if hook.unreachable:
+            from include.gitops.localcluster import ClusterUnreachableError
+
+            raise ClusterUnreachableError(f"health of {app!r} cannot be checked: {hook.choice.message}")
         if hook.plan_only:
             return self._finish(context, {"status": "plan-only", "health": "Unknown", "message": hook.choice.message,
                                           "resources": {}})
@@ -493,8 +529,11 @@ class GitOpsHealthOperator(BaseOperator):
                                       context=hook.choice.context, timeout=timeout, poll_interval=self.poll_interval)
         first = trigger.check()
         if first["health"] in ("Healthy", "Degraded") or timeout <= 0:
-            status = {"Healthy": "healthy", "Degraded": "degraded"}.get(first["health"], "timeout")
-            return self._finish(context, {"status": status, "message": f"app {app!r} is {first['health']}", **first})
+            status = {"Healthy": "healthy", "Degraded": "degraded"}.get(first["health"], "not-waited")
+            message = f"app {app!r} is {first['health']}"
+            if status == "not-waited":
+                message += " (health_timeout is 0: not waiting for Healthy)"
+            return self._finish(context, {"status": status, "message": message, **first})
         print(f"app {app!r} is {first['health']}; waiting up to {timeout:.0f}s for Healthy")
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete")
@@ -516,17 +555,23 @@ class GitOpsHealthOperator(BaseOperator):
         return self._finish(context, event)
 
     def _finish(self, context: Any, event: dict[str, Any]) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
+        from airflow.sdk.exceptions import AirflowFailException
 
         for key, value in sorted((event.get("resources") or {}).items()):
             print(f"{value['status']:<12} {key} {value['message']}")
-        _write(run_folder(context), "health.json", event)
-        if event["status"] == "degraded":
-            raise AirflowException(event["message"])
+        folder = run_folder(context)
+        _write(folder, "health.json", event)
+        failed = event["status"] == "degraded" or (event["status"] == "timeout" and self._fails_on_timeout())
+        if failed:
+            message = event["message"]
+            if event["status"] == "timeout":
+                message += (". Fix: see why the rollout does not finish (kubectl describe), raise health_timeout, "
+                            "or set progressing_ok=true to accept a rollout still in progress")
+            if not (folder / "error.json").exists():
+                _write(folder, "error.json", {"step": "health", "error": message, "type": event["status"]})
+            raise AirflowFailException(message)
         if event["status"] == "timeout":
-            if self.fail_on_timeout:
-                raise AirflowException(event["message"])
-            self.log.warning("%s (not failing: fail_on_timeout is off)", event["message"])
+            self.log.warning("%s (not failing: progressing_ok is on)", event["message"])
         else:
             self.log.info(event["message"])
         return {"status": event["status"], "health": event.get("health"), "message": event["message"]}

@@ -2,8 +2,10 @@
 
 ``sync_via=trigger``: ``sync`` runs ``gitops_manifest_sync`` for exactly that commit (deferred
 wait), ``check_health`` checks the sync ran it and the app is healthy, ``rollback`` undoes the
-commit when either failed. ``sync_via=asset``: ``announce`` emits ``manifests_changed`` and the
-scheduler starts the sync.
+commit when either failed, and ``sync_revert`` + ``check_revert`` sync the revert commit so the
+cluster is back on the previous version (a revert only in Git would leave the bad revision
+running). ``sync_via=asset``: ``announce`` emits ``manifests_changed`` and the scheduler starts
+the sync.
 
 Used by ``gitops_image_update`` and ``mlops_promote_to_gitops``; they differ only in what a
 rollback undoes. Call it inside the DAG, after defining ``write_back``; parse-light (no heavy
@@ -20,6 +22,7 @@ from airflow.sdk import Param, task
 from delivery.assets import manifests_changed
 
 WRITE_BACK = "ti.xcom_pull(task_ids='write_back')"
+REVERT = "ti.xcom_pull(task_ids='rollback')['sync']"
 HEALTH_STATES = ["Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown"]
 
 
@@ -37,11 +40,37 @@ def handover_params() -> dict[str, Param]:
     }
 
 
+def _sync(task_id: str, commit: str) -> TriggerDagRunOperator:
+    """Run ``gitops_manifest_sync`` for the commit that the Jinja expression ``commit`` names
+    (a dict with app, repo_url, path, sha, sync_run_id) and wait for it, deferred."""
+    return TriggerDagRunOperator(
+        task_id=task_id,
+        trigger_dag_id="gitops_manifest_sync",
+        trigger_run_id="{{ " + commit + "['sync_run_id'] }}",
+        conf={
+            "app": "{{ " + commit + "['app'] }}",
+            "repo_url": "{{ " + commit + "['repo_url'] }}",
+            "path": "{{ " + commit + "['path'] }}",
+            "revision": "{{ " + commit + "['sha'] }}",
+            "health_timeout": "{{ params.health_timeout }}",
+            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
+        },
+        wait_for_completion=True,
+        deferrable=True,
+        poke_interval=3,
+        allowed_states=["success"],
+        failed_states=["failed"],
+    )
+
+
 def sync_and_check(wrote: Any, rollback: Any) -> list[Any]:
-    """Wire ``wrote >> route >> (sync >> check_health, rollback) | announce``; returns the ends for ``outcome``.
+    """Wire ``wrote >> route >> (sync >> check_health, rollback >> sync_revert >> check_revert) | announce``.
+
+    Returns the ends for ``outcome``.
 
     :param wrote: the ``write_back`` task (its XCom holds app, repo_url, path, sha, sync_run_id).
-    :param rollback: the DAG's rollback task (trigger rule ONE_FAILED), run after ``sync`` and ``check_health``.
+    :param rollback: the DAG's rollback task (trigger rule ONE_FAILED), run after ``sync`` and
+        ``check_health``; its XCom's ``sync`` names the revert commit and its sync run.
     """
 
     @task.branch
@@ -58,24 +87,8 @@ def sync_and_check(wrote: Any, rollback: Any) -> list[Any]:
         context["outlet_events"][manifests_changed].extra = extra
         return extra
 
-    sync = TriggerDagRunOperator(
-        task_id="sync",
-        trigger_dag_id="gitops_manifest_sync",
-        trigger_run_id="{{ " + WRITE_BACK + "['sync_run_id'] }}",
-        conf={
-            "app": "{{ " + WRITE_BACK + "['app'] }}",
-            "repo_url": "{{ " + WRITE_BACK + "['repo_url'] }}",
-            "path": "{{ " + WRITE_BACK + "['path'] }}",
-            "revision": "{{ " + WRITE_BACK + "['sha'] }}",
-            "health_timeout": "{{ params.health_timeout }}",
-            "kubernetes_conn_id": "{{ params.kubernetes_conn_id }}",
-        },
-        wait_for_completion=True,
-        deferrable=True,
-        poke_interval=3,
-        allowed_states=["success"],
-        failed_states=["failed"],
-    )
+    sync = _sync("sync", WRITE_BACK)
+    sync_revert = _sync("sync_revert", REVERT)
 
     @task
     def check_health(params=None, **context) -> dict:
@@ -84,9 +97,19 @@ def sync_and_check(wrote: Any, rollback: Any) -> list[Any]:
 
         return links.check_sync(context, context["ti"].xcom_pull(task_ids="write_back"), params["healthy_states"])
 
+    @task
+    def check_revert(params=None, **context) -> dict:
+        """The revert commit is synced and the app is healthy again on the previous version."""
+        from delivery.operators import links
+
+        reverted = context["ti"].xcom_pull(task_ids="rollback")["sync"]
+        return links.check_sync(context, reverted, params["healthy_states"], report="check_revert.json")
+
     checked = check_health()
     announced = announce()
+    restored = check_revert()
     wrote >> route() >> [sync, announced]
     sync >> checked >> rollback
     sync >> rollback
-    return [checked, rollback, announced]
+    rollback >> sync_revert >> restored
+    return [checked, rollback, restored, announced]

@@ -109,10 +109,12 @@ def commit(target: dict, changes: dict[str, str], message: str, read: Callable[[
     return {"sha": sha, "before": before, "after": changes}
 
 
-def revert(wrote: dict, reason: str, trace: dict) -> str | None:
+def revert(wrote: dict, reason: str, trace: dict) -> tuple[str | None, str]:
     """Put back the files the write-back changed, as a new commit (never a force-push).
 
-    Refuses when someone changed those files after us: then a person must decide.
+    Returns (the revert commit or None when an earlier try already reverted, the commit the
+    cluster must be synced to). Refuses when someone changed those files after us: then a
+    person must decide.
     """
     from include.common.git import commit_files
     from include.links.trace import commit_message
@@ -121,7 +123,7 @@ def revert(wrote: dict, reason: str, trace: dict) -> str | None:
     try:
         if all(read(p) == text for p, text in wrote["before"].items()):
             print(f"{wrote['sha'][:12]} is already reverted at {tip[:12]}")
-            return None  # a retried rollback
+            return None, tip  # a retried rollback
         moved = [p for p, text in wrote["after"].items() if read(p) != text]
     finally:
         tmp.cleanup()
@@ -135,7 +137,14 @@ def revert(wrote: dict, reason: str, trace: dict) -> str | None:
         f"This reverts commit {wrote['sha']}.\n\nWhy: {reason}",
         {**trace, "reason": reason, "reverted_commit": wrote["sha"]},
     )
-    return commit_files(wrote["repo_url"], wrote["branch"], wrote["before"], message)
+    sha = commit_files(wrote["repo_url"], wrote["branch"], wrote["before"], message)
+    return sha, sha or tip
+
+
+def revert_sync(context: Any, wrote: dict, sha: str) -> dict:
+    """What the rollback's own sync applies: the reverted state of the same app, at ``sha``."""
+    return {"app": wrote["app"], "repo_url": wrote["repo_url"], "path": wrote["path"], "sha": sha,
+            "sync_run_id": sync_run_id(context["dag"].dag_id, sha, context["run_id"] + "revert")}
 
 
 def sync_conf(wrote: dict, params: dict) -> dict:
@@ -147,8 +156,12 @@ def sync_conf(wrote: dict, params: dict) -> dict:
     }
 
 
-def check_sync(context: Any, wrote: dict, healthy_states: list[str] | tuple[str, ...]) -> dict:
-    """Read the triggered sync's result (its ``record`` task's XCom) and demand Synced + healthy."""
+def check_sync(context: Any, wrote: dict, healthy_states: list[str] | tuple[str, ...],
+               report: str = "check_health.json") -> dict:
+    """Read the triggered sync's result (its ``record`` task's XCom) and demand Synced + healthy.
+
+    ``wrote`` names the commit and the sync run (the write-back, or the rollback's revert sync).
+    """
     result = context["ti"].xcom_pull(dag_id=SYNC_DAG_ID, run_id=wrote["sync_run_id"], task_ids="record")
     error = None
     if not result:
@@ -161,7 +174,7 @@ def check_sync(context: Any, wrote: dict, healthy_states: list[str] | tuple[str,
     if error:
         from airflow.sdk.exceptions import AirflowFailException
 
-        write_report(context, "check_health.json", {"error": error, "result": result})
+        write_report(context, report, {"error": error, "result": result})
         raise AirflowFailException(error)  # a retry would read the same result
     health = result["health"]
     print(f"{SYNC_DAG_ID} run {wrote['sync_run_id']}: Synced, {health} at {wrote['sha'][:12]}")
@@ -307,7 +320,7 @@ def rollback_model(params: dict, context: Any) -> dict:
 
         raise AirflowSkipException("nothing was committed (an earlier step failed): nothing to roll back")
     reason = failure_reason(context, wrote)
-    revert_sha = revert(wrote, reason, wrote["trace"])
+    revert_sha, sync_sha = revert(wrote, reason, wrote["trace"])
     client = MlflowHook(params.get("mlflow_conn_id") or "mlflow_default").get_client()
     name, bad, previous = wrote["model_name"], wrote["model_version"], wrote.get("previous_version")
     alias = (context["ti"].xcom_pull(task_ids="read_deployed") or {}).get("alias") or params.get("alias") or "champion"
@@ -321,7 +334,8 @@ def rollback_model(params: dict, context: Any) -> dict:
     else:
         client.delete_registered_model_alias(name, alias)
         moved = f"{alias} removed (no earlier deployed version to go back to)"
-    result = {"reverted": wrote["sha"], "revert_commit": revert_sha, "reason": reason, "alias": moved}
+    result = {"reverted": wrote["sha"], "revert_commit": revert_sha, "reason": reason, "alias": moved,
+              "sync": revert_sync(context, wrote, sync_sha)}
     write_report(context, "rollback.json", result)
     print(f"rolled back: reverted {wrote['sha'][:12]} with {str(revert_sha)[:12]}; {moved}. Why: {reason}")
     return result
@@ -423,8 +437,9 @@ def rollback_image(context: Any) -> dict:
 
         raise AirflowSkipException("nothing was committed (an earlier step failed): nothing to roll back")
     reason = failure_reason(context, wrote)
-    revert_sha = revert(wrote, reason, wrote["trace"])
-    result = {"reverted": wrote["sha"], "revert_commit": revert_sha, "reason": reason}
+    revert_sha, sync_sha = revert(wrote, reason, wrote["trace"])
+    result = {"reverted": wrote["sha"], "revert_commit": revert_sha, "reason": reason,
+              "sync": revert_sync(context, wrote, sync_sha)}
     write_report(context, "rollback.json", result)
     print(f"rolled back: reverted {wrote['sha'][:12]} with {str(revert_sha)[:12]}. Why: {reason}")
     return result
@@ -440,10 +455,16 @@ def outcome(context: Any, manifests_changed: Any = None) -> dict:
     wrote = ti.xcom_pull(task_ids="write_back")
     checked = ti.xcom_pull(task_ids="check_health")
     rolled = ti.xcom_pull(task_ids="rollback")
+    restored = ti.xcom_pull(task_ids="check_revert")
     summary = {"write_back": wrote and {k: wrote.get(k) for k in ("sha", "subject", "repo_url", "path", "sync_run_id")},
-               "sync": checked, "rollback": rolled, "tasks": states}
+               "sync": checked, "rollback": rolled, "revert_sync": restored, "tasks": states}
     failed = sorted(t for t, st in states.items() if st in ("failed", "upstream_failed") and t != "outcome")
-    if rolled:
+    if rolled and not restored:
+        summary["result"] = "rollback not synced"
+        rolled = {**rolled, "reason": f"{rolled.get('reason')}; and the revert did not sync back to Healthy "
+                                      f"(tasks: {', '.join(failed)}): the cluster may still run the bad revision. "
+                                      "Fix: see the revert sync's run, then run gitops_manifest_sync"}
+    elif rolled:
         summary["result"] = "rolled back"
     elif checked:
         summary["result"] = "deployed"
@@ -457,7 +478,7 @@ def outcome(context: Any, manifests_changed: Any = None) -> dict:
     path = write_report(context, "report.json", summary)
     print(json.dumps({k: v for k, v in summary.items() if k != "tasks"}, indent=2, default=str))
     print(f"report: {path}")
-    if summary["result"] in ("rolled back", "failed"):
+    if summary["result"] in ("rolled back", "rollback not synced", "failed"):
         raise AirflowFailException(
             f"{summary['result']}: {(rolled or {}).get('reason') or 'failed tasks: ' + (', '.join(failed) or 'see the logs')}")
     return summary

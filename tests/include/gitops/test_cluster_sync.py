@@ -241,8 +241,8 @@ def test_rollback_to_the_previous_revision_restores_it(cluster, k8s_namespace, t
         rendered = render_revision(url, revision, "app", tmp_path / f"work-{revision[:7]}")
         desired = prepared(app, rendered.objects, cluster, k8s_namespace)
         result = sync.sync(cluster, app, desired, prune_enabled=True)
-        history.record(history.HistoryEntry(app=app, revision=rendered.sha, result="Succeeded", repo_url=url, path="app",
-                                            resources=[str(ResourceKey.of(o)) for o in desired]))
+        history.record(history.HistoryEntry(app=app, revision=rendered.sha, result="Succeeded", health="Healthy", repo_url=url,
+                                            path="app", resources=[str(ResourceKey.of(o)) for o in desired]))
         assert sync.compute_diff(cluster, app, desired).diff.status == SyncStatus.SYNCED, result
 
     sync_revision(rev1)

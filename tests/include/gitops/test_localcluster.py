@@ -51,22 +51,24 @@ def test_plan_only_says_why_and_how_to_get_a_cluster(no_cluster):
     assert "scripts/setup.d/30-k8s.sh" in choice.message and "KUBECONFIG" in choice.message
 
 
-def test_unreachable_kubeconfig_is_named_and_skipped(no_cluster, monkeypatch):
+def test_stale_kubeconfig_is_unreachable_not_plan_only(no_cluster, monkeypatch):
+    """A $KUBECONFIG that does not answer is a configured cluster that is down, not "no cluster"."""
     dead = _dead_kubeconfig(no_cluster / "dead.kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(dead))
     choice = localcluster.find_cluster(state=no_cluster / "state")
-    assert choice.mode is ClusterMode.PLAN_ONLY
-    assert any(str(dead) in note and "not reachable" in note for note in choice.notes)
-    assert str(dead) in choice.message and "kube-apiserver and etcd are not built" in choice.message
+    assert choice.mode is ClusterMode.UNREACHABLE and not choice.connected
+    assert "configured cluster does not answer" in choice.message and str(dead) in choice.message
+    assert "unset KUBECONFIG" in choice.message
 
 
 def test_unreachable_configured_cluster_is_never_swapped_for_another(no_cluster):
-    """An explicit kubeconfig (a connection) that does not answer: plan-only, no fallback."""
+    """An explicit kubeconfig (a connection) that does not answer: unreachable, no fallback."""
     dead = _dead_kubeconfig(no_cluster / "dead.kubeconfig")
     choice = localcluster.find_cluster(str(dead), state=no_cluster / "state")
-    assert choice.mode is ClusterMode.PLAN_ONLY and choice.kubeconfig is None
+    assert choice.mode is ClusterMode.UNREACHABLE and choice.kubeconfig is None
     assert "configured cluster does not answer" in choice.message and str(dead) in choice.message
     assert choice.server and choice.server.startswith("https://127.0.0.1:")
+    assert choice.server in choice.message
 
 
 def test_start_without_binaries_says_how_to_build_them(no_cluster):
@@ -161,12 +163,12 @@ def test_find_cluster_reuses_the_running_local_control_plane(kubeconfig, monkeyp
     assert "local control plane" in choice.message and before.server in choice.message
     after = localcluster.local_status()
     assert [c.pid for c in after.components] == [c.pid for c in before.components]  # reused, not restarted
-    # a $KUBECONFIG that does not answer falls through to the local one, and says so
+    # a $KUBECONFIG that does not answer is never swapped for the local one...
     dead = _dead_kubeconfig(Path(kubeconfig).parent / "dead.kubeconfig")
     monkeypatch.setenv("KUBECONFIG", str(dead))
     choice = localcluster.find_cluster()
-    assert choice.mode is ClusterMode.LOCAL and any("not reachable" in n for n in choice.notes)
-    # ... and so does an explicit one, when asked to
+    assert choice.mode is ClusterMode.UNREACHABLE and str(dead) in choice.message
+    # ... unless asked to
     choice = localcluster.find_cluster(str(dead), fallback=True)
     assert choice.mode is ClusterMode.LOCAL and choice.kubeconfig == kubeconfig
 

@@ -57,3 +57,16 @@ def test_no_connection_falls_back_to_find_cluster(seen, monkeypatch) -> None:
     ok, message = GitOpsKubernetesHook().test_connection()
     assert seen == [(None, None)]
     assert not ok and "plan-only" in message
+
+
+def test_unreachable_cluster_raises_with_the_address(monkeypatch) -> None:
+    """A configured cluster that does not answer is an error, never plan-only."""
+    message = "the configured cluster does not answer (given kubeconfig /k (https://10.0.0.1:6443) is not reachable)"
+    monkeypatch.setattr(localcluster, "find_cluster", lambda *a, **kw: localcluster.ClusterChoice(
+        localcluster.ClusterMode.UNREACHABLE, None, message, server="https://10.0.0.1:6443"))
+    hook = GitOpsKubernetesHook(kubeconfig="/k")
+    assert hook.unreachable and not hook.plan_only
+    with pytest.raises(localcluster.ClusterUnreachableError, match=r"https://10\.0\.0\.1:6443"):
+        hook.get_cluster()
+    ok, said = hook.test_connection()
+    assert not ok and "does not answer" in said

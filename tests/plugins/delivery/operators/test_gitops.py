@@ -28,18 +28,74 @@ def test_gate_stops_on_dry_run_and_plan_only(capsys) -> None:
 
 
 def test_finish_rules(context) -> None:
-    from airflow.sdk.exceptions import AirflowException
+    """Healthy passes; Degraded and a timeout fail (final, with error.json naming the health step);
+    progressing_ok turns the timeout into a warning; health_timeout 0 ("not-waited") passes."""
+    from airflow.sdk.exceptions import AirflowFailException
 
+    folder = gitops.run_folder(context)
     op = GitOpsHealthOperator(task_id="h", app="shop", resource_ids=[])
     assert op._finish(context, {"status": "healthy", "health": "Healthy", "message": "ok", "resources": {}})["status"] == "healthy"
-    assert op._finish(context, {"status": "timeout", "health": "Progressing", "message": "slow", "resources": {}})["health"] == "Progressing"
-    with pytest.raises(AirflowException, match="bad"):
+    assert not (folder / "error.json").exists()
+    with pytest.raises(AirflowFailException, match="slow.*progressing_ok"):
+        op._finish(context, {"status": "timeout", "health": "Progressing", "message": "slow", "resources": {}})
+    assert json.loads((folder / "health.json").read_text())["status"] == "timeout"
+    error = json.loads((folder / "error.json").read_text())
+    assert error["step"] == "health" and "slow" in error["error"]
+    (folder / "error.json").unlink()
+    with pytest.raises(AirflowFailException, match="bad"):
         op._finish(context, {"status": "degraded", "health": "Degraded", "message": "bad", "resources": {}})
-    strict = GitOpsHealthOperator(task_id="h2", app="shop", resource_ids=[], fail_on_timeout=True)
-    with pytest.raises(AirflowException, match="slow"):
-        strict._finish(context, {"status": "timeout", "health": "Progressing", "message": "slow", "resources": {}})
-    saved = json.loads((gitops.run_folder(context) / "health.json").read_text())
-    assert saved["status"] == "timeout"
+    assert json.loads((folder / "error.json").read_text())["type"] == "degraded"
+    (folder / "error.json").unlink()
+
+    lenient = GitOpsHealthOperator(task_id="h2", state={"app": "shop", "progressing_ok": True})
+    assert lenient._finish(context, {"status": "timeout", "health": "Progressing", "message": "slow",
+                                     "resources": {}})["health"] == "Progressing"
+    with pytest.raises(AirflowFailException, match="bad"):
+        lenient._finish(context, {"status": "degraded", "health": "Degraded", "message": "bad", "resources": {}})
+    (folder / "error.json").unlink()
+    assert op._finish(context, {"status": "not-waited", "health": "Progressing", "message": "not waiting",
+                                "resources": {}})["status"] == "not-waited"
+    assert not (folder / "error.json").exists()
+
+
+def test_health_timeout_zero_means_do_not_wait(context) -> None:
+    request = gitops.resolve_request({**PARAMS, "health_timeout": 0}, context)
+    assert request["health_timeout"] == 0
+    op = GitOpsHealthOperator(task_id="h", state=request)
+    assert op._inputs()[2] == 0.0
+    assert gitops.resolve_request({k: v for k, v in PARAMS.items() if k != "health_timeout"}, context)["health_timeout"] == 120
+
+
+def test_unreachable_cluster_fails_a_sync_but_a_dry_run_plans(monkeypatch, capsys) -> None:
+    from include.gitops import localcluster
+
+    choice = localcluster.ClusterChoice(localcluster.ClusterMode.UNREACHABLE, None,
+                                        "the configured cluster does not answer (KUBECONFIG /k (https://10.9.9.9:6443) ...)")
+    monkeypatch.setattr(localcluster, "find_cluster", lambda *a, **kw: choice)
+    with pytest.raises(localcluster.ClusterUnreachableError, match=r"10\.9\.9\.9"):
+        gitops._cluster({"dry_run": False})
+    cluster, hook = gitops._cluster({"dry_run": True})
+    assert cluster is None and hook.unreachable
+    assert "planning only" in capsys.readouterr().out
+
+
+def test_failed_prune_delete_fails_the_task(context, monkeypatch) -> None:
+    from include.gitops import prune as pruning
+    from include.gitops.types import ResourceKey
+
+    obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "old", "namespace": "default",
+                                                                 "labels": {"app.delivery.io/name": "shop"}}}
+    fake = SimpleNamespace(owned=lambda selector, kinds: [obj])
+    monkeypatch.setattr(gitops, "_cluster", lambda state: (fake, None))
+    monkeypatch.setattr(gitops, "_load", lambda path: [])
+    monkeypatch.setattr(gitops, "_history_kinds", lambda app, cluster: set())
+    monkeypatch.setattr(pruning, "prune", lambda cluster, to_prune, protected, dry_run: [
+        pruning.PruneResult(ResourceKey.of(obj), "failed", "HTTP 403: forbidden")])
+    state = {"app": "shop", "desired": "x", "prune": True}
+    with pytest.raises(RuntimeError, match="could not delete 1 resource.*ConfigMap.*old.*403"):
+        gitops.prune.__wrapped__(state, context)
+    saved = json.loads((gitops.run_folder(context) / "state.json").read_text())
+    assert saved["pruned"][0]["action"] == "failed", "the result is saved before the task fails"
 
 
 def test_inputs_come_from_state_unless_given() -> None:

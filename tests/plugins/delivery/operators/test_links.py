@@ -45,7 +45,8 @@ def test_revert_puts_back_exactly_the_files_and_says_why(target):
     original = {p: show(target, p) for p in (f"{OVERLAY}/kustomization.yaml", f"{OVERLAY}/model-serving.yaml")}
     wrote = write(target, "3")
     assert show(target, f"{OVERLAY}/model-serving.yaml") is not None
-    revert_sha = links.revert(wrote, "app 'shop' is Degraded", wrote["trace"])
+    revert_sha, sync_sha = links.revert(wrote, "app 'shop' is Degraded", wrote["trace"])
+    assert sync_sha == revert_sha, "the rollback syncs its revert commit"
     assert original[f"{OVERLAY}/model-serving.yaml"] is None
     for path, text in original.items():
         assert show(target, path) == text, path
@@ -54,7 +55,8 @@ def test_revert_puts_back_exactly_the_files_and_says_why(target):
     assert f"This reverts commit {wrote['sha']}" in message
     trailers = parse_trailers(message)
     assert trailers["reason"] == "app 'shop' is Degraded" and trailers["reverted_commit"] == wrote["sha"]
-    assert links.revert(wrote, "again", wrote["trace"]) is None, "a retried rollback does nothing"
+    assert links.revert(wrote, "again", wrote["trace"]) == (None, revert_sha), \
+        "a retried rollback commits nothing and syncs the tip that holds the revert"
 
 
 def test_revert_refuses_when_the_files_changed_after_us(target):
