@@ -8,9 +8,12 @@ Connection ``mlflow_default`` (type ``mlflow``), any of:
 - ``extra.registry_uri`` when the registry lives elsewhere;
 - ``extra.artifact_location``: the root under which new experiments keep their artifacts.
 
-When the connection does not exist the hook uses the embedded default: a SQLite store
-``<state>/mlflow/mlflow.db`` and the artifact folder ``<state>/mlflow/artifacts`` (explicit,
-because MLflow would otherwise write ``./mlruns`` in the current directory).
+When ``mlflow_default`` does not exist the hook uses the embedded default (and logs it): a SQLite
+store ``<state>/mlflow/mlflow.db`` and the artifact folder ``<state>/mlflow/artifacts`` (explicit,
+because MLflow would otherwise write ``./mlruns`` in the current directory). Any other connection
+id that does not exist is an error naming it: a named store that is missing must never turn
+quietly into the embedded one (a typo, or an unrendered ``"{{ params.mlflow_conn_id }}"``, would
+otherwise read and write the wrong registry).
 
 Example (environment)::
 
@@ -73,12 +76,25 @@ class MlflowHook(BaseHook):
     # ------------------------------------------------------------------ configuration
 
     def _connection(self):
+        """The Airflow connection, or None when ``mlflow_default`` is missing; any other missing id raises."""
         from airflow.sdk.exceptions import AirflowNotFoundException
 
         try:
             return self.get_connection(self.mlflow_conn_id)
-        except AirflowNotFoundException:
-            return None
+        except AirflowNotFoundException as exc:
+            if self.mlflow_conn_id == self.default_conn_name:
+                return None
+            from include.common.errors import InputError
+
+            conn_id = str(self.mlflow_conn_id)
+            hint = (" (it is an unrendered Jinja template: the operator must list mlflow_conn_id in its "
+                    "template_fields)" if "{{" in conn_id or "{%" in conn_id else "")
+            raise InputError(
+                f"MLflow connection {conn_id!r}",
+                f"it does not exist{hint}; only {self.default_conn_name!r} falls back to the embedded store",
+                f"create connection {conn_id!r} (type mlflow, extra.tracking_uri or host/port; in the UI or as "
+                f"AIRFLOW_CONN_{conn_id.upper()}), or use mlflow_conn_id={self.default_conn_name!r}",
+            ) from exc
 
     @cached_property
     def config(self) -> dict[str, Any]:
@@ -90,6 +106,8 @@ class MlflowHook(BaseHook):
 
             root = state_dir() / "mlflow"
             root.mkdir(parents=True, exist_ok=True)
+            self.log.info("No connection %r: MLflow uses the embedded store %s", self.mlflow_conn_id,
+                          root / "mlflow.db")
             cfg.update(
                 tracking_uri=f"sqlite:///{root / 'mlflow.db'}",
                 registry_uri=None,

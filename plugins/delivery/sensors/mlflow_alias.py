@@ -26,7 +26,8 @@ class MlflowAliasChangedSensor(BaseSensorOperator):
     :param alias: alias to watch, default ``champion``. (templated)
     :param from_version: baseline version, usually the one deployed now; empty: any version
         fires. (templated)
-    :param mlflow_conn_id: Airflow connection of the MLflow store (``MlflowHook``).
+    :param mlflow_conn_id: Airflow connection of the MLflow store (``MlflowHook``); the rendered id
+        goes to the trigger. A missing id other than ``mlflow_default`` fails the task. (templated)
     :param tracking_uri: overrides the connection's tracking URI. (templated)
     :param poll_interval: seconds between the first polls. (templated)
     :param backoff: factor on the interval after each poll, 1 = fixed. (templated)
@@ -39,8 +40,8 @@ class MlflowAliasChangedSensor(BaseSensorOperator):
     """
 
     template_fields: Sequence[str] = (
-        "model_name", "alias", "from_version", "tracking_uri", "poll_interval", "backoff", "max_poll_interval",
-        "wait_timeout",
+        "model_name", "alias", "from_version", "mlflow_conn_id", "tracking_uri", "poll_interval", "backoff",
+        "max_poll_interval", "wait_timeout",
     )
     ui_color = "#e1f5fe"
 
