@@ -14,9 +14,7 @@ task's ``template_fields``, naming the DAG, the task, the attribute and the stri
   given to ``.expand()`` is the mapping's source, resolved by expansion, so it is not reported.
 - Dict keys are never rendered (only values are), so a Jinja key is always reported.
 
-Offenders in files this test's authors may not change are listed in ``KNOWN_OFFENDERS`` with a
-reason: they are left out of the per-DAG test and each has its own strict xfail, which starts
-failing (XPASS) once the offender is fixed, as a reminder to drop the entry.
+There is no exemption list: an offender is fixed in its operator, not excused here.
 """
 
 from __future__ import annotations
@@ -34,10 +32,6 @@ JINJA_MARKERS = ("{{", "{%")
 # the constructor's kwargs as recorded by BaseOperator (each also lands in its own attribute,
 # which is checked), and the documentation shown in the UI (it may show Jinja as an example).
 IGNORED_ATTRIBUTES = frozenset({"_BaseOperator__init_kwargs", "doc", "doc_md", "doc_rst", "doc_json", "doc_yaml"})
-
-# (dag_id, task_id, attribute) -> why it is not fixed here. Empty: no known offenders.
-KNOWN_OFFENDERS: dict[tuple[str, str, str], str] = {}
-
 
 @dataclass(frozen=True)
 class Offender:
@@ -153,8 +147,7 @@ def _dag_ids() -> list[str]:
 
 @pytest.mark.parametrize("dag_id", _dag_ids())
 def test_jinja_only_in_template_fields(dagbag, dag_id):
-    offenders = [o for o in untemplated(dagbag.dags[dag_id])
-                 if (o.dag_id, o.task_id, o.attribute) not in KNOWN_OFFENDERS]
+    offenders = list(untemplated(dagbag.dags[dag_id]))
     assert not offenders, "\n".join(o.line() for o in offenders)
 
 
@@ -165,20 +158,6 @@ def test_taskflow_arguments_are_templated(dagbag, dag_id):
             assert {"op_args", "op_kwargs"} <= set(task.template_fields), (
                 f"{dag_id}.{task.task_id}: a TaskFlow task must template op_args and op_kwargs, "
                 f"has {task.template_fields}")
-
-
-@pytest.mark.parametrize("dag_id,task_id,attribute", [
-    pytest.param(*key, marks=pytest.mark.xfail(strict=True, reason=f"{key[0]}.{key[1]}.{key[2]}: {why}"))
-    for key, why in sorted(KNOWN_OFFENDERS.items())
-] or [pytest.param(None, None, None, marks=pytest.mark.skip(reason="no known offenders"))])
-def test_known_offender_is_fixed(dagbag, dag_id, task_id, attribute):
-    offenders = [o for o in untemplated(dagbag.dags[dag_id]) if (o.task_id, o.attribute) == (task_id, attribute)]
-    assert not offenders, "\n".join(o.line() for o in offenders)
-
-
-def test_known_offenders_name_real_tasks(dagbag):
-    for dag_id, task_id, _ in KNOWN_OFFENDERS:
-        assert dag_id in dagbag.dags and task_id in dagbag.dags[dag_id].task_ids, (dag_id, task_id)
 
 
 def test_the_checker_finds_every_kind_of_offender():
