@@ -1,5 +1,5 @@
 # The project's commands. Every target does its own set-up (see scripts/setup.d/).
-.PHONY: demo test airflow airflow-stop k8s-start k8s-stop bench lock setup clean
+.PHONY: demo test airflow airflow-stop stack stack-stop k8s-start k8s-stop bench lock setup clean
 
 demo:            ## the main job: every DAG end to end on the embedded default, with a summary
 	bash scripts/demo.sh
@@ -12,6 +12,12 @@ airflow:         ## start Airflow standalone (UI + REST API on localhost:8080) i
 
 airflow-stop:    ## stop it (the whole process group)
 	bash scripts/airflow.sh stop
+
+stack:           ## the production stack natively: Celery workers, Redis, PostgreSQL, MLflow, Git server (127.0.0.1:8180)
+	bash scripts/stack.sh start
+
+stack-stop:      ## stop every process of the native stack
+	bash scripts/stack.sh stop
 
 k8s-start:       ## start the local Kubernetes control plane (prints its kubeconfig path)
 	bash scripts/k8s/start.sh
@@ -30,6 +36,7 @@ lock:            ## regenerate requirements.lock from requirements.txt
 
 clean:           ## delete the state folder (.state/: Airflow home, stores, reports, demo repos)
 	bash scripts/airflow.sh stop || true
+	bash scripts/stack.sh stop || true
 	bash scripts/k8s/stop.sh || true
 	bash scripts/image/stop.sh || true
 	rm -rf .state

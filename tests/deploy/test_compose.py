@@ -4,7 +4,9 @@ There is no engine on the development and CI machines, so these tests read the f
 compose file parses and `docker-compose config` accepts it, the services and their start order
 are the documented ones (EXPECTED_DEPENDS_ON below and docs/compose.md), every mounted path and
 build context exists, images are pinned, the image matches the pinned Airflow, .env.example
-holds every secret, and the Git HTTP server baked into the image really clones and pushes.
+holds every secret, and the Git HTTP server copied into the image (scripts/stack/git_http.py, which
+the native stack runs too) really clones and pushes. tests/deploy/test_stack.py checks that the native
+stack (make stack) agrees with this file.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
+GIT_HTTP = ROOT / "scripts" / "stack" / "git_http.py"
 
 # The documented start order (docs/compose.md): service -> {dependency: condition}.
 _INFRA = {"postgres": "service_healthy", "redis": "service_healthy"}
@@ -109,6 +112,19 @@ def _interpolate(text: str, env: dict[str, str] | None = None) -> str:
     return _VAR_RE.sub(repl, text)
 
 
+def _service_env(service: dict) -> dict[str, str]:
+    """What a container gets: its env_file values (deploy/stack.env), then its environment:, which wins."""
+    env: dict[str, str] = {}
+    files = service.get("env_file") or []
+    for entry in [files] if isinstance(files, str) else files:
+        for line in (COMPOSE.parent / entry).read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                name, _, value = line.partition("=")
+                env[name.strip()] = value.strip()
+    env.update({name: str(value) for name, value in (service.get("environment") or {}).items()})
+    return env
+
+
 def _depends_on(service: dict) -> dict[str, str]:
     deps = service.get("depends_on") or {}
     if isinstance(deps, list):  # short syntax means "started"
@@ -182,7 +198,7 @@ def test_airflow_components_run_their_command_with_a_healthcheck(compose):
         service = compose["services"][name]
         assert service["command"] == command
         assert "healthcheck" in service and service.get("restart") == "always"
-        assert service["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+        assert _service_env(service)["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
 
 
 def test_host_ports_do_not_clash(compose):
@@ -364,14 +380,26 @@ def test_mlflow_store_is_the_shared_postgres_and_the_git_server_serves_the_state
     assert repos == services["airflow-worker"]["environment"]["DELIVERY_STATE"] + "/repos"
 
 
-# --- the Git HTTP server baked into the image -------------------------------------------------------
+# --- the Git HTTP server copied into the image ------------------------------------------------------
+
+
+def test_the_image_copies_the_git_http_server_that_the_native_stack_runs():
+    """One file, scripts/stack/git_http.py: COPY'd by the Dockerfile and kept by .dockerignore."""
+    assert GIT_HTTP.is_file()
+    text = DOCKERFILE.read_text()
+    assert re.search(r"^COPY --chmod=0644 scripts/stack/git_http\.py /opt/delivery/git_http\.py$", text, re.MULTILINE)
+    assert "<<'EOF'" not in text, "the Git HTTP server is a file now, not a heredoc"
+    patterns = [line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+    assert "!scripts/stack/git_http.py" in patterns, ".dockerignore drops the Git HTTP server the image copies"
+    assert patterns.index("!scripts/stack/git_http.py") > patterns.index("scripts"), "the exception must follow `scripts`"
+    compose = yaml.safe_load(COMPOSE.read_text())
+    command = compose["services"]["git"]["command"]
+    assert command[command.index("--chdir") + 1] == "/opt/delivery" and command[-1] == "git_http:app"
 
 
 def _git_http_source() -> str:
-    match = re.search(r"^COPY [^\n]*<<'EOF' /opt/delivery/git_http\.py\n(.*?)^EOF$", DOCKERFILE.read_text(),
-                      flags=re.MULTILINE | re.DOTALL)
-    assert match, "the Dockerfile no longer writes /opt/delivery/git_http.py"
-    return match.group(1)
+    return GIT_HTTP.read_text()
 
 
 def _free_port() -> int:
