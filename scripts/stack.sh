@@ -399,8 +399,9 @@ stop() {
   local names=() name t0 count
   t0=$(date +%s.%N)
   STOPPED=0
-  # All at once: each component shuts down on one TERM within a few seconds (staged, tasks' side
-  # first, took 14-20 s instead of 5-7 s, with no other difference seen).
+  # All at once, one TERM each: 12-15 s here, most of it the api-server's and the Celery workers'
+  # graceful shutdown. (Repeating TERM every half second was faster, 5-7 s, but twice left the
+  # triggerer's child hanging until the KILL at 30 s; stopping the task side first took 14-20 s.)
   for name in "${ORDER[@]}" $(recorded); do
     [[ " ${names[*]} " == *" $name "* ]] || names+=("$name")
   done
