@@ -19,6 +19,17 @@ export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export AIRFLOW__CORE__UNIT_TEST_MODE="${AIRFLOW__CORE__UNIT_TEST_MODE:-False}"
 export AIRFLOW__API__PORT="${AIRFLOW__API__PORT:-8080}"
+# Small machine (docs/mlops.md "Task overhead", bench/bench_task_overhead.py). The scheduler sleeps
+# this long after a loop with nothing to do, so it is the wait between "upstream done" and
+# "downstream queued" (scheduler_heartbeat_sec is only the job's liveness beat, not this wait):
+# 1 s (Airflow's default) gave a median 0.5-1 s per hop, 9 hops in mlops_train_register; 0.5 s
+# halves that for ~1.5 % more of one core while idle (0.25 s: 0.1-0.3 s per hop but ~7 % more).
+export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="${AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME:-0.5}"
+# The dag-processor re-parses every DAG file this often even when nothing changed: every 30 s
+# (the default) cost 8-10 % of one core of these 2, taken from the tasks; 120 s costs ~3 %. A file
+# whose mtime changed is re-parsed at once anyway (file_parsing_sort_mode=modified_time), so an
+# edited DAG shows up within seconds; only an edit to plugins/ or include/ alone waits up to 120 s.
+export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL="${AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL:-120}"
 # The metadata DB is SQLite unless a connection is given: wait up to 60 s for its write lock
 # instead of pysqlite's 5 s (include/common/airflow_db.py says why).
 if [ -z "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-}" ]; then
