@@ -12,10 +12,9 @@ next) -> **prune** (only with `prune`; never resources annotated `delivery.io/pr
 a failed delete fails the run) -> **wait for health** (deferrable, no worker slot held) ->
 **record** the sync in the app's history (`rollback=true` syncs the previous Healthy revision).
 
-A run is green only when the app ended Healthy: Degraded, or not Healthy within
-`health_timeout`, fails it (`progressing_ok` turns "still Progressing" into a warning), and a
-configured cluster (connection or `KUBECONFIG`) that does not answer fails it with the address.
-History results: Succeeded, Failed, Degraded, Progressing; a rollback only picks Succeeded.
+Green only when the app ended Healthy: Degraded or not Healthy within `health_timeout` fails
+(`progressing_ok`: a warning), as does a configured cluster that does not answer. History says
+Succeeded, Failed, Degraded or Progressing; a rollback only picks Succeeded.
 
 Triggered from the UI, the REST API, or the Assets `manifests_changed` (a commit to the
 manifests repo) and `cluster_drift` (from `gitops_drift_check`; only acts with self-heal on).
