@@ -18,8 +18,7 @@ Succeeded, Failed, Degraded or Progressing; a rollback only picks Succeeded.
 
 Triggered from the UI, the REST API, or the Assets `manifests_changed` (a commit to the
 manifests repo) and `cluster_drift` (from `gitops_drift_check`; only acts with self-heal on).
-One run at a time (`max_active_runs=1`), so two syncs never race. Emits `cluster_synced`.
-Reports: `$DELIVERY_STATE/reports/gitops_manifest_sync/<run_id>/`. See docs/gitops.md.
+One run at a time (`max_active_runs=1`); emits `cluster_synced`; reports in `reports/gitops_manifest_sync/<run_id>/`.
 """
 
 from __future__ import annotations
