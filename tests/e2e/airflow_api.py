@@ -166,6 +166,10 @@ class AirflowAPI:
         """``PATCH /api/v2/dags/{id}`` with ``{"is_paused": false}`` (DAGs are paused at creation)."""
         return self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False}).json()
 
+    def pause(self, dag_id: str) -> dict:
+        """``PATCH /api/v2/dags/{id}`` with ``{"is_paused": true}``: the scheduler starts no new run of it."""
+        return self.request("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": True}).json()
+
     def params(self, dag_id: str) -> dict:
         """The DAG's params as the trigger form sees them (``GET /api/v2/dags/{id}/details``)."""
         return self.get(f"/api/v2/dags/{dag_id}/details").get("params") or {}
@@ -204,6 +208,18 @@ class AirflowAPI:
                 tis = {t["task_id"]: t["state"] for t in self.task_instances(dag_id, run_id)}
                 raise TimeoutError(f"{dag_id} run {run_id} is {run['state']} after {timeout:.0f} s; tasks: {tis}")
             time.sleep(poll)
+
+    def end_active_runs(self, dag_id: str) -> list[str]:
+        """Mark every queued or running run of ``dag_id`` failed (``PATCH .../dagRuns/{id}``); their ids.
+
+        For a test that needs a ``max_active_runs=1`` DAG to itself: a run another test started
+        (an Asset event it emitted) would otherwise keep this test's run queued."""
+        ended = []
+        for run in self.runs(dag_id):
+            if run["state"] in ("queued", "running"):
+                self.request("PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}", json={"state": "failed"})
+                ended.append(run["dag_run_id"])
+        return ended
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
         return self.get(f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances", limit=100)["task_instances"]

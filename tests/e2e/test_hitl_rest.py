@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from e2e.flow import TRAIN, wait_for_task_state
+from e2e.flow import PROMOTE, TRAIN, wait_for_task_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -46,6 +46,9 @@ def test_promotion_waits_for_a_person_and_follows_the_answer(airflow_api):
     model = f"hitl-{secrets.token_hex(3)}"
     airflow_api.wait_for_dags([TRAIN])
     airflow_api.unpause(TRAIN)
+    # An approved champion emits model_promoted; this test is about the approval, not the deployment
+    # that event starts (and a deployment of it would hold mlops_promote_to_gitops for other tests).
+    airflow_api.pause(PROMOTE)
     registry = MlflowHook().get_client()
 
     done, tasks, said = train_and_answer(airflow_api, model, "Approve")

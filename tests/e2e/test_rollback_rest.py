@@ -109,6 +109,7 @@ def test_bad_promotion_is_reverted_and_the_revert_is_synced(airflow_api, kubecon
 
     airflow_api.wait_for_dags([PROMOTE, SYNC])
     for dag_id in (PROMOTE, SYNC):
+        airflow_api.end_active_runs(dag_id)  # one run at a time: another test's Asset-started run would queue ours
         airflow_api.unpause(dag_id)
     target = {"repo_url": repo_url, "path": OVERLAY, "app": app}
     first = airflow_api.trigger(SYNC, {**target, "health_timeout": 120})
