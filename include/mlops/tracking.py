@@ -24,6 +24,8 @@ def trial_logger(client, experiment_id: str, parent_run_id: str | None, *, worke
             "optuna.state": trial.state.name,
             "optuna.worker": str(worker),
         }
+        if trial.user_attrs.get("host"):
+            tags["optuna.host"] = str(trial.user_attrs["host"])
         if parent_run_id:
             tags["mlflow.parentRunId"] = parent_run_id
         run = client.create_run(experiment_id, tags=tags)

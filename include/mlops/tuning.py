@@ -78,6 +78,7 @@ def create_study(storage_obj, study_name: str, *, trial_budget: int, timeout_s: 
 @dataclass
 class WorkerResult:
     worker: int
+    host: str
     trials_run: int
     complete: int
     pruned: int
@@ -134,9 +135,12 @@ def objective_from_file(*, data_path: str, seed: int = 0, n_folds: int | str = 3
     return cv_objective(train, n_folds=int(n_folds), seed=int(seed))
 
 
-def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0,
+def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0, host: str = "",
                callbacks: list[Callable] | None = None) -> WorkerResult:
-    """Run trials on ``study`` until the shared trial budget or the deadline is reached."""
+    """Run trials on ``study`` until the shared trial budget or the deadline is reached.
+
+    Each trial records ``worker`` (the index) and ``host`` (who ran it: the Airflow worker's host
+    name, so parallelism across Celery workers can be read back from the study)."""
     import optuna
     from optuna.trial import TrialState
 
@@ -153,6 +157,8 @@ def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0,
             trial.set_user_attr("budget_exhausted", True)
             raise BudgetExhausted(f"{len(ahead)} trials already counted of a budget of {budget}")
         trial.set_user_attr("worker", worker)
+        if host:
+            trial.set_user_attr("host", host)
         return objective(trial)
 
     mine = {"run": 0, "complete": 0, "pruned": 0, "failed": 0}
@@ -179,6 +185,7 @@ def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0,
             break
     return WorkerResult(
         worker=worker,
+        host=host,
         trials_run=mine["run"],
         complete=mine["complete"],
         pruned=mine["pruned"],

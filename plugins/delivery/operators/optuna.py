@@ -106,10 +106,13 @@ class OptunaTuneOperator(BaseOperator):
         already = tuning.counted_trials(study)
         self.log.info("Worker %s joins study %r: %s of %s trials already counted", self.worker, study.study_name,
                       already, study.user_attrs["trial_budget"])
-        result = tuning.run_worker(study, objective, worker=int(self.worker), seed=seed, callbacks=callbacks)
+        # The host name Airflow recorded for this task instance (delivery.hostname on the stack).
+        host = getattr(context.get("ti"), "hostname", None) or ""
+        result = tuning.run_worker(study, objective, worker=int(self.worker), seed=seed, host=host,
+                                   callbacks=callbacks)
         self.log.info(
-            "Worker %s ran %s trial(s) (%s complete, %s pruned, %s failed); study now %s complete + %s pruned; "
-            "stopped by %s", result.worker, result.trials_run, result.complete, result.pruned, result.failed,
-            result.study_complete, result.study_pruned, result.stopped_by,
+            "Worker %s on %s ran %s trial(s) (%s complete, %s pruned, %s failed); study now %s complete + %s pruned; "
+            "stopped by %s", result.worker, result.host or "?", result.trials_run, result.complete, result.pruned,
+            result.failed, result.study_complete, result.study_pruned, result.stopped_by,
         )
         return result.as_dict()

@@ -29,7 +29,7 @@ def test_two_workers_share_the_budget_exactly(tmp_path):
 
     def work(i):
         study = tuning.create_study(tuning.storage(url), "shared", trial_budget=999, timeout_s=1)  # budgets kept
-        results.append(tuning.run_worker(study, quadratic, worker=i, seed=1))
+        results.append(tuning.run_worker(study, quadratic, worker=i, seed=1, host=f"worker{i + 1}@box"))
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
     for t in threads:
@@ -42,6 +42,9 @@ def test_two_workers_share_the_budget_exactly(tmp_path):
     assert sum(r.complete + r.pruned for r in results) == 10
     numbers = [t.number for t in study.get_trials(deepcopy=False)]
     assert len(numbers) == len(set(numbers))
+    # who ran what can be read back from the study: each counted trial names its worker's host
+    hosts = {t.user_attrs["host"] for t in study.get_trials(deepcopy=False) if t.state.name in ("COMPLETE", "PRUNED")}
+    assert hosts <= {"worker1@box", "worker2@box"} and {r.host for r in results} == {"worker1@box", "worker2@box"}
 
 
 def test_deadline_stops_workers(tmp_path):
