@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from include.common.git import commit_files, run_git, seed_bare_repo
-from include.common.paths import demo_inputs_dir, state_dir
+from include.common.paths import demo_inputs_dir, demo_repo_url, state_dir
 
 APP_DIR = demo_inputs_dir() / "app"
 VARIANTS_DIR = Path(__file__).parent / "variants"
@@ -22,7 +22,8 @@ def repo_path() -> Path:
 
 
 def repo_url() -> str:
-    return f"file://{repo_path()}"
+    """Where the pipelines fetch it (``include.common.paths.demo_repo_url``)."""
+    return demo_repo_url("app")
 
 
 def seed() -> dict:
@@ -95,9 +96,10 @@ def make_variant(name: str, url: str | None = None) -> dict:
     changes = _variant_changes()
     if name not in changes:
         raise ValueError(f"unknown variant {name!r}; choose from {sorted(changes)}")
-    info = seed() if url is None else {"repo": url}
-    url = info["repo"]
-    bare = url.removeprefix("file://")
+    if url is None:
+        url, bare = seed()["repo"], str(repo_path())
+    else:
+        bare = url.removeprefix("file://")
     branch = f"variant/{name}"
     # The variant branch always starts again from main (a demo fixture, not someone's work).
     run_git(["--git-dir", bare, "branch", "--force", branch, "main"])

@@ -8,6 +8,7 @@ from pathlib import Path
 from include.common.errors import InputError
 from include.cicd.builders import validate_builder
 from include.common.git import validate_ref, validate_repo_url
+from include.common import paths
 from include.common.paths import PROJECT_ROOT, state_dir
 from include.cicd.results import STAGES
 
@@ -17,8 +18,8 @@ _SHELL_CHARS = set(";|&$`<>(){}[]*?!~'\"\\ \t\n")
 
 
 def demo_repo_url() -> str:
-    """The seeded demo app repo (``include.cicd.demo.seed()`` creates it)."""
-    return f"file://{state_dir() / 'repos' / 'app.git'}"
+    """The seeded demo app repo (``include.cicd.demo.seed()`` creates it), served or as a file:// URL."""
+    return paths.demo_repo_url("app")
 
 
 def resolve_policy(policy: str) -> Path:

@@ -32,6 +32,20 @@ def report_dir(dag_id: str, run_id: str) -> Path:
     return path
 
 
+def demo_repo_url(name: str) -> str:
+    """The URL the pipelines fetch demo repo ``name`` (``app``, ``manifests``) from.
+
+    The demo repos are bare repos in ``<state>/repos/<name>.git``. Where a Git server serves that
+    folder (the compose ``git`` service, the native stack), ``$DELIVERY_GIT_BASE_URL`` names it and
+    the pipelines clone and push over HTTP as from a Git host: ``<base>/<name>.git``. Without it,
+    ``file://<state>/repos/<name>.git``.
+    """
+    base = os.environ.get("DELIVERY_GIT_BASE_URL", "").rstrip("/")
+    if base:
+        return f"{base}/{name}.git"
+    return f"file://{state_dir() / 'repos' / f'{name}.git'}"
+
+
 def demo_inputs_dir() -> Path:
     """The demo inputs that ship with the project (sample app, manifests, data)."""
     return PROJECT_ROOT / "include" / "demo"

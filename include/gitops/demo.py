@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from include.common.git import run_git, seed_bare_repo
-from include.common.paths import demo_inputs_dir, state_dir
+from include.common.paths import demo_inputs_dir, demo_repo_url, state_dir
 
 DEMO_APP = "shop"
 DEMO_PATH = "apps/shop/overlays/dev"
@@ -26,7 +26,7 @@ def seed() -> dict:
     else:
         sha = seed_bare_repo(demo_inputs_dir() / "manifests", bare, "demo manifests")
     return {
-        "repo_url": f"file://{bare}",
+        "repo_url": demo_repo_url("manifests"),
         "revision": "main",
         "sha": sha,
         "app": DEMO_APP,

@@ -18,9 +18,6 @@ def seed() -> dict:
     """The demo manifests repo (seeded only when it does not exist: seeding resets write-backs)."""
     from include.gitops import demo
 
-    bare = demo.repo_path()
-    if (bare / "HEAD").exists():
-        return {"repo_url": f"file://{bare}", "path": demo.DEMO_PATH, "app": demo.DEMO_APP}
     seeded = demo.seed()
     return {"repo_url": seeded["repo_url"], "path": seeded["path"], "app": seeded["app"]}
 

@@ -31,7 +31,12 @@ def app(environ, start_response):
         return [body]
     length = environ.get("CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
-    data = stream.read(int(length)) if length.isdigit() else stream.read()
+    if length.isdigit():
+        data = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):  # a chunked push (gunicorn ends the stream for us)
+        data = stream.read()
+    else:  # no body: reading on would wait for a client that is waiting for us (PEP 3333)
+        data = b""
     env = {key: value for key, value in environ.items() if key.startswith("HTTP_") and isinstance(value, str)}
     env.update(
         PATH=os.environ.get("PATH", "/usr/bin:/bin"),
