@@ -6,73 +6,56 @@ the running pod fits, but the new model's surge pod can never be scheduled, so t
 kube-controller-manager decide that, not a test double). Then ``mlops_promote_to_gitops`` must:
 fail the sync, revert the manifests commit, move ``champion`` back, **sync the revert** so the
 cluster is Healthy on the previous model again, and say why everywhere.
+
+It runs on both topologies: ``airflow standalone`` with the embedded MLflow store and a file://
+repo, and the production stack (Celery workers, the MLflow server, the repo served over HTTP).
 """
 
 from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import pytest
 
+from e2e.apps import overlay, register_versions, seed_app_repo
 from e2e.flow import PROMOTE, SYNC, wait_for_task_state
 from e2e.test_flow_rest import require_controllers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.k8s]
 
-OVERLAY = "apps/tight"
-DEPLOYMENT = """apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: tight-web
-spec:
-  replicas: 1
-  progressDeadlineSeconds: 8
-  strategy:
-    type: RollingUpdate
-    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}
-  selector:
-    matchLabels: {app: tight-web}
-  template:
-    metadata:
-      labels: {app: tight-web}
-    spec:
-      containers:
-      - name: web
-        image: nginx:1.27-alpine
-        resources:
-          requests: {cpu: "20"}
-        envFrom:
-        - configMapRef: {name: tight-settings}
-"""
+OVERLAY = overlay("tight")
 
 
-def seed_tight_repo(tmp_path, namespace: str, model: str) -> str:
-    """A manifests repo whose overlay already serves ``model`` v1 (as a first promotion would leave it)."""
-    from include.common.git import seed_bare_repo
-    from include.links.manifests import ModelRef, model_changes
+@dataclass
+class Topology:
+    """Where the test runs the DAGs: the REST client, the MLflow registry, and the repos' home and URLs."""
 
-    src = tmp_path / "src"
-    folder = src / OVERLAY
-    folder.mkdir(parents=True)
-    (folder / "kustomization.yaml").write_text(
-        f"apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: {namespace}\n"
-        "resources:\n- namespace.yaml\n- configmap.yaml\n- deployment.yaml\n")
-    (folder / "namespace.yaml").write_text(f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {namespace}}}\n")
-    (folder / "configmap.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tight-settings}\n"
-                                           "data: {LOG_LEVEL: info}\n")
-    (folder / "deployment.yaml").write_text(DEPLOYMENT)
+    api: object
+    registry: object
+    repos: Path
+    url: Callable[[Path], str]
 
-    def read(rel: str):
-        path = src / rel
-        return path.read_text() if path.is_file() else None
 
-    for rel, text in model_changes(read, OVERLAY, ModelRef(model, "1", f"models:/{model}/1"),
-                                   configmap="tight-settings", deployment="tight-web").items():
-        (src / rel).write_text(text)
-    bare = tmp_path / "tight.git"
-    seed_bare_repo(src, bare, "tight app serving v1")
-    return f"file://{bare}"
+@pytest.fixture(params=["standalone", "stack"])
+def topology(request, tmp_path) -> Topology:
+    """``standalone``: airflow standalone, the embedded MLflow store, a file:// repo. ``stack``: the
+    production topology (make stack), the MLflow server, the repo served over HTTP."""
+    if request.param == "standalone":
+        from delivery.hooks.mlflow import MlflowHook
+
+        return Topology(request.getfixturevalue("airflow_api"), MlflowHook().get_client(), tmp_path,
+                        lambda bare: f"file://{bare}")
+    from mlflow import MlflowClient
+
+    stack = request.getfixturevalue("native_stack")
+    server = stack.urls["mlflow"]
+    return Topology(request.getfixturevalue("stack_api"), MlflowClient(tracking_uri=server, registry_uri=server),
+                    Path(stack.settings["env"]["DELIVERY_STATE"]) / "repos",
+                    lambda bare: f"{stack.urls['git']}/{bare.name}")
 
 
 @pytest.fixture
@@ -82,29 +65,38 @@ def namespace(k8s_client):
 
     name = f"tight-{secrets.token_hex(3)}"
     yield name
+    core = client.CoreV1Api(k8s_client)
     try:
-        client.CoreV1Api(k8s_client).delete_namespace(name)
+        core.delete_namespace(name)
     except client.ApiException as exc:
         if exc.status != 404:
             raise
+    # Until it is gone: its pod's 20 CPUs would keep the next test's pod from being scheduled.
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            core.read_namespace(name)
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return
+            raise
+        time.sleep(1)
 
 
-def test_bad_promotion_is_reverted_and_the_revert_is_synced(airflow_api, kubeconfig, k8s_client, namespace, tmp_path):
+def test_bad_promotion_is_reverted_and_the_revert_is_synced(topology, kubeconfig, k8s_client, namespace):
     from kubernetes import client
 
-    from delivery.hooks.mlflow import MlflowHook
     from include.common.git import run_git
+    from include.links.manifests import ModelRef
     from include.links.trace import parse_trailers
 
     require_controllers(kubeconfig)
     model = app = namespace
-    repo_url = seed_tight_repo(tmp_path, namespace, model)
-    bare = repo_url.removeprefix("file://")
-    first_sha = run_git(["rev-parse", "main"], cwd=bare)
-    registry = MlflowHook().get_client()
-    registry.create_registered_model(model)
-    for _ in range(2):
-        registry.create_model_version(model, source="file:///tmp/tight-model")
+    airflow_api, registry = topology.api, topology.registry
+    bare = topology.repos / f"{namespace}.git"  # the overlay already serves v1, as a first promotion leaves it
+    first_sha = seed_app_repo(bare, namespace, name="tight", cpu="20", served=ModelRef(model, "1", f"models:/{model}/1"))
+    repo_url = topology.url(bare)
+    register_versions(registry, model, 2)
     registry.set_registered_model_alias(model, "champion", "1")
 
     airflow_api.wait_for_dags([PROMOTE, SYNC])
