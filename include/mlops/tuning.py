@@ -48,15 +48,36 @@ def storage(url: str, *, heartbeat_interval: int = HEARTBEAT_INTERVAL, grace_per
         kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
     else:
         kwargs["engine_kwargs"] = {"pool_pre_ping": True}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna 5 but stable in use
-        return RDBStorage(
-            url,
-            heartbeat_interval=heartbeat_interval,
-            grace_period=grace_period,
-            heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
-            **kwargs,
-        )
+    def open_storage():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # heartbeats are "experimental" in Optuna 5 but stable in use
+            return RDBStorage(
+                url,
+                heartbeat_interval=heartbeat_interval,
+                grace_period=grace_period,
+                heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=2),
+                **kwargs,
+            )
+
+    return _open_racing_schema_creation(open_storage)
+
+
+def _open_racing_schema_creation(open_storage: Callable, attempts: int = 4):
+    """``open_storage()``, again when a concurrent opener created Optuna's tables first.
+
+    Parallel tune tasks on a fresh database both find no tables and both create them; the slower
+    ``CREATE`` fails on what the faster one made ("... already exists"). The tables exist then, so
+    opening again succeeds.
+    """
+    import sqlalchemy.exc
+
+    for attempt in range(1, attempts + 1):
+        try:
+            return open_storage()
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as exc:
+            if attempt == attempts or "already exists" not in str(exc):
+                raise
+            time.sleep(0.2 * attempt)
 
 
 def create_study(storage_obj, study_name: str, *, trial_budget: int, timeout_s: float, direction: str = "maximize"):

@@ -116,3 +116,38 @@ def test_cv_objective_prunes_over_folds(tmp_path):
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert complete and all(len(t.intermediate_values) == 3 for t in complete)
     assert all(0.5 < t.value <= 1.0 for t in complete)
+
+
+@pytest.mark.postgres
+def test_workers_opening_a_fresh_postgres_database_at_once_all_get_the_storage(postgres_url):
+    """Parallel tune tasks on an empty database race to create Optuna's tables; none may fail."""
+    import secrets
+
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    name = f"optuna_race_{secrets.token_hex(4)}"
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'create database "{name}"'))
+    url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
+    barrier, errors = threading.Barrier(4), []
+
+    def open_at_once():
+        barrier.wait()
+        try:
+            tuning.storage(url).get_all_studies()
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_at_once) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
