@@ -5,11 +5,14 @@
   (``TASK_INSTANCE_HEARTBEAT_TIMEOUT``, 60 s in deploy/stack.env), fails that try, and the retry
   runs on the other worker; the study resumes, the trial budget is kept exactly and one model
   version is registered.
+- A worker is SIGKILLed while it applies a wave of 400 objects: the retry on the other worker
+  applies the rest, every object ends as in Git, and the history records the sync once.
 - PostgreSQL (Airflow's, Optuna's and MLflow's store) is restarted in the middle of tuning: the
   run ends, the stack is healthy again, and every trial recorded before is still there.
 - The triggerer is SIGKILLed while the alias sensor waits, deferred, the alias moves, and the
   triggerer is started again: it picks the trigger up, the sensor fires once (same try), and
-  exactly one commit and one sync follow.
+  exactly one commit and one sync follow; killed during a sync's health wait, the resumed wait
+  sees Healthy and the sync succeeds in its first try.
 
 Each test starts the killed component again (``scripts/stack.sh start`` starts what is missing).
 """
@@ -193,3 +196,135 @@ def test_a_postgres_restart_mid_run_loses_nothing_recorded(native_stack, stack_a
         assert failed, states
     print(f"\nPostgreSQL restarted in {restart_s:.1f} s mid-tuning: the run ended {done['state']} {ended_s:.1f} s "
           f"later ({states}); {len(before)} trial runs recorded before it are all still there")
+
+
+def test_a_worker_killed_mid_apply_is_retried_and_every_object_converges(native_stack, stack_api, k8s_client,
+                                                                         kubeconfig, tmp_path):
+    """400 ConfigMaps in one wave; the worker applying them is SIGKILLed when some, not all, exist:
+    the retry on the other worker applies the rest (server-side apply is idempotent), the sync ends
+    Healthy with every object as in Git, and the history records the sync once."""
+    from kubernetes import client
+
+    from include.common.git import seed_bare_repo
+    from include.gitops import history
+
+    count, api, name = 400, stack_api, f"apply-{secrets.token_hex(3)}"
+    src = tmp_path / "src" / "apps" / name
+    src.mkdir(parents=True)
+    docs = [f"apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"]
+    docs += [f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i:03d}, namespace: {name}}}\ndata: {{index: '{i}'}}\n"
+             for i in range(count)]
+    (src / "objects.yaml").write_text("---\n".join(docs))
+    bare = Path(native_stack.settings["env"]["DELIVERY_STATE"]) / "repos" / f"{name}.git"
+    sha = seed_bare_repo(tmp_path / "src", bare, f"{count} config maps")
+    core = client.CoreV1Api(k8s_client)
+
+    def applied() -> int:
+        try:
+            return sum(1 for cm in core.list_namespaced_config_map(name).items if cm.metadata.name.startswith("cm-"))
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return 0
+            raise
+
+    api.wait_for_dags([SYNC])
+    api.end_active_runs(SYNC)
+    api.unpause(SYNC)
+    run = api.trigger(SYNC, {"repo_url": f"{native_stack.urls['git']}/{bare.name}", "path": f"apps/{name}",
+                             "app": name, "health_timeout": 120})
+    run_id = run["dag_run_id"]
+    try:
+        apply_ti = api.wait_for_task(SYNC, run_id, "apply", {"running"}, timeout=600)
+        deadline = time.monotonic() + 120
+        while applied() == 0:
+            assert time.monotonic() < deadline, "the apply task created nothing within 120 s"
+            time.sleep(0.05)
+        victim = apply_ti["hostname"].split("@")[0]
+        native_stack.kill(victim)
+        at_kill = applied()
+        assert at_kill < count, f"all {count} objects were applied before the kill: make the wave larger"
+        killed = time.monotonic()
+        try:
+            done = api.wait_for_run(SYNC, run_id, timeout=900)
+            recovered_s = time.monotonic() - killed
+        finally:
+            native_stack.start_missing()
+        assert done["state"] == "success", api.task_states(SYNC, run_id)
+        retried = next(t for t in api.task_instances(SYNC, run_id) if t["task_id"] == "apply")
+        assert retried["try_number"] == 2 and retried["hostname"] != apply_ti["hostname"], retried
+        live = {cm.metadata.name: cm.data for cm in core.list_namespaced_config_map(name).items
+                if cm.metadata.name.startswith("cm-")}
+        assert live == {f"cm-{i:03d}": {"index": str(i)} for i in range(count)}
+        entries = history.entries(name)
+        assert [(e.revision, e.result, e.health) for e in entries] == [(sha, "Succeeded", "Healthy")]
+        print(f"\nworker {victim} killed with {at_kill} of {count} objects applied: the sync succeeded "
+              f"{recovered_s:.1f} s later, apply retried on {retried['hostname']}")
+    finally:
+        try:
+            core.delete_namespace(name)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
+
+
+def test_a_triggerer_restart_during_the_health_wait_still_ends_healthy_once(native_stack, stack_api, k8s_client,
+                                                                              kubeconfig, tmp_path):
+    """The Deployment's pod needs a node label no node has yet, so the sync's health wait defers
+    (Progressing). The triggerer is SIGKILLed and started again, then a node gets the label: the
+    resumed wait sees Healthy, the sync succeeds in its first try, and the history says so once."""
+    from kubernetes import client
+
+    from include.common.git import seed_bare_repo
+    from include.gitops import history
+
+    require_controllers(kubeconfig)
+    api, name = stack_api, f"health-{secrets.token_hex(3)}"
+    src = tmp_path / "src" / "apps" / name
+    src.mkdir(parents=True)
+    (src / "app.yaml").write_text(f"""apiVersion: v1
+kind: Namespace
+metadata: {{name: {name}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, namespace: {name}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      nodeSelector: {{delivery.io/pool: {name}}}
+      containers:
+      - {{name: web, image: nginx:1.27-alpine}}
+""")
+    bare = Path(native_stack.settings["env"]["DELIVERY_STATE"]) / "repos" / f"{name}.git"
+    sha = seed_bare_repo(tmp_path / "src", bare, "a Deployment that waits for its node pool")
+    core = client.CoreV1Api(k8s_client)
+    node = core.list_node().items[0].metadata.name
+    api.wait_for_dags([SYNC])
+    api.end_active_runs(SYNC)
+    api.unpause(SYNC)
+    try:
+        run = api.trigger(SYNC, {"repo_url": f"{native_stack.urls['git']}/{bare.name}", "path": f"apps/{name}",
+                                 "app": name, "health_timeout": 600})
+        run_id = run["dag_run_id"]
+        api.wait_for_task(SYNC, run_id, "wait_for_health", {"deferred"}, timeout=600)
+        assert native_stack.kill("triggerer") >= 1
+        native_stack.start_missing()
+        core.patch_node(node, {"metadata": {"labels": {"delivery.io/pool": name}}})
+        labelled = time.time()
+        done = api.wait_for_run(SYNC, run_id, timeout=600)
+        assert done["state"] == "success", api.task_states(SYNC, run_id)
+        wait = next(t for t in api.task_instances(SYNC, run_id) if t["task_id"] == "wait_for_health")
+        assert wait["try_number"] == 1, wait
+        assert [(e.revision, e.result, e.health) for e in history.entries(name)] == [(sha, "Succeeded", "Healthy")]
+        print(f"\ntriggerer restarted during the health wait: Healthy seen {ts(wait['end_date']) - labelled:.1f} s "
+              "after the node got the label")
+    finally:
+        core.patch_node(node, {"metadata": {"labels": {"delivery.io/pool": None}}})
+        try:
+            core.delete_namespace(name)
+        except client.ApiException as exc:
+            if exc.status != 404:
+                raise
