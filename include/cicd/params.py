@@ -9,7 +9,7 @@ from include.common.errors import InputError
 from include.cicd.builders import validate_builder
 from include.common.git import validate_ref, validate_repo_url
 from include.common import paths
-from include.common.paths import PROJECT_ROOT, state_dir
+from include.common.paths import PROJECT_ROOT
 from include.cicd.results import STAGES
 
 POLICY_DIR = Path(__file__).parent / "policy"
