@@ -88,3 +88,14 @@ def register_versions(mlflow, model: str, count: int) -> None:
         run = mlflow.create_run("0", tags={"mlflow.runName": f"{model}-fixture"})
         mlflow.set_terminated(run.info.run_id)
         mlflow.create_model_version(model, source=f"{run.info.artifact_uri}/model", run_id=run.info.run_id)
+
+
+def delete_namespace(k8s_client, name: str) -> None:
+    """Delete namespace ``name`` (already gone is fine)."""
+    from kubernetes import client
+
+    try:
+        client.CoreV1Api(k8s_client).delete_namespace(name)
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise

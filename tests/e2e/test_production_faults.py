@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.apps import promote_conf, register_versions, seed_app_repo
+from e2e.apps import delete_namespace, promote_conf, register_versions, seed_app_repo
 from e2e.flow import PROMOTE, SYNC, TRAIN, ts
 from e2e.test_flow_rest import require_controllers
 
@@ -36,6 +36,30 @@ def _mlflow(stack):
     from mlflow import MlflowClient
 
     return MlflowClient(tracking_uri=stack.urls["mlflow"], registry_uri=stack.urls["mlflow"])
+
+
+def _kill_and_wait_for_the_retry(stack, api, dag_id: str, run_id: str, ti: dict,
+                                 at_kill=lambda: None) -> tuple[dict, float, object]:
+    """SIGKILL the worker that runs task instance ``ti``, wait for the run, start the worker again.
+
+    Returns (the task instance after its retry, seconds from the kill to the run's end, what
+    ``at_kill()`` saw right after the kill); the run must be green and the retry must have run on
+    the other worker."""
+    victim = ti["hostname"].split("@")[0]
+    assert victim in ("worker1", "worker2"), ti
+    assert stack.kill(victim) > 1  # the Celery worker and the task's processes
+    seen = at_kill()
+    killed = time.monotonic()
+    try:
+        done = api.wait_for_run(dag_id, run_id, timeout=900)
+        recovered_s = time.monotonic() - killed
+    finally:
+        stack.start_missing()
+    assert done["state"] == "success", api.task_states(dag_id, run_id)
+    retried = next(t for t in api.task_instances(dag_id, run_id) if t["task_id"] == ti["task_id"])
+    assert retried["try_number"] == 2, retried
+    assert retried["hostname"] != ti["hostname"], f"the retry ran on the killed worker: {retried['hostname']}"
+    return retried, recovered_s, seen
 
 
 def test_a_worker_killed_mid_tuning_is_retried_on_the_other_worker(native_stack, stack_api):
@@ -58,20 +82,7 @@ def test_a_worker_killed_mid_tuning_is_retried_on_the_other_worker(native_stack,
             break
         assert time.monotonic() < deadline, "no trial completed within 300 s of the tune task's start"
         time.sleep(0.5)
-    victim = tune["hostname"].split("@")[0]
-    assert victim in ("worker1", "worker2"), tune
-    assert native_stack.kill(victim) > 1  # the Celery worker and the task's processes
-    killed = time.monotonic()
-    try:
-        done = api.wait_for_run(TRAIN, run_id, timeout=900)
-        recovered_s = time.monotonic() - killed
-    finally:
-        native_stack.start_missing()
-    assert done["state"] == "success", api.task_states(TRAIN, run_id)
-
-    retried = next(t for t in api.task_instances(TRAIN, run_id) if t["task_id"] == "tune")
-    assert retried["try_number"] == 2, retried
-    assert retried["hostname"] != tune["hostname"], f"the retry ran on the killed worker: {retried['hostname']}"
+    retried, recovered_s, _ = _kill_and_wait_for_the_retry(native_stack, api, TRAIN, run_id, tune)
     # The study kept its budget: 12 counted trials, no trial logged twice; one model version.
     experiment = mlflow.get_experiment_by_name(name)
     trials = [r for r in mlflow.search_runs([experiment.experiment_id], max_results=200)
@@ -82,7 +93,7 @@ def test_a_worker_killed_mid_tuning_is_retried_on_the_other_worker(native_stack,
     assert {r.data.tags.get("optuna.host") for r in trials} == {tune["hostname"], retried["hostname"]}
     versions = mlflow.search_model_versions(f"name = '{name}'")
     assert len(versions) == 1, [v.version for v in versions]
-    print(f"\nworker {victim} killed mid-tuning: the run succeeded {recovered_s:.1f} s later, tune retried on "
+    print(f"\nworker of {tune['hostname']} killed mid-tuning: the run succeeded {recovered_s:.1f} s later, tune retried on "
           f"{retried['hostname']}")
 
 
@@ -134,11 +145,7 @@ def test_a_triggerer_restart_while_the_alias_sensor_waits_fires_it_once(native_s
         print(f"\ntriggerer killed and started again in {restarted_s:.1f} s; the sensor fired "
               f"{ts(sensor['end_date']) - moved:.1f} s after the alias moved")
     finally:
-        try:
-            client.CoreV1Api(k8s_client).delete_namespace(name)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
+        delete_namespace(k8s_client, name)
 
 
 def _restart_postgres() -> float:
@@ -239,32 +246,18 @@ def test_a_worker_killed_mid_apply_is_retried_and_every_object_converges(native_
         while applied() == 0:
             assert time.monotonic() < deadline, "the apply task created nothing within 120 s"
             time.sleep(0.05)
-        victim = apply_ti["hostname"].split("@")[0]
-        native_stack.kill(victim)
-        at_kill = applied()
+        retried, recovered_s, at_kill = _kill_and_wait_for_the_retry(native_stack, api, SYNC, run_id, apply_ti,
+                                                                     at_kill=applied)
         assert at_kill < count, f"all {count} objects were applied before the kill: make the wave larger"
-        killed = time.monotonic()
-        try:
-            done = api.wait_for_run(SYNC, run_id, timeout=900)
-            recovered_s = time.monotonic() - killed
-        finally:
-            native_stack.start_missing()
-        assert done["state"] == "success", api.task_states(SYNC, run_id)
-        retried = next(t for t in api.task_instances(SYNC, run_id) if t["task_id"] == "apply")
-        assert retried["try_number"] == 2 and retried["hostname"] != apply_ti["hostname"], retried
         live = {cm.metadata.name: cm.data for cm in core.list_namespaced_config_map(name).items
                 if cm.metadata.name.startswith("cm-")}
         assert live == {f"cm-{i:03d}": {"index": str(i)} for i in range(count)}
         entries = history.entries(name)
         assert [(e.revision, e.result, e.health) for e in entries] == [(sha, "Succeeded", "Healthy")]
-        print(f"\nworker {victim} killed with {at_kill} of {count} objects applied: the sync succeeded "
+        print(f"\nworker of {apply_ti['hostname']} killed with {at_kill} of {count} objects applied: the sync succeeded "
               f"{recovered_s:.1f} s later, apply retried on {retried['hostname']}")
     finally:
-        try:
-            core.delete_namespace(name)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
+        delete_namespace(k8s_client, name)
 
 
 def test_a_triggerer_restart_during_the_health_wait_still_ends_healthy_once(native_stack, stack_api, k8s_client,
@@ -323,8 +316,4 @@ spec:
               "after the node got the label")
     finally:
         core.patch_node(node, {"metadata": {"labels": {"delivery.io/pool": None}}})
-        try:
-            core.delete_namespace(name)
-        except client.ApiException as exc:
-            if exc.status != 404:
-                raise
+        delete_namespace(k8s_client, name)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.apps import promote_conf, seed_app_repo
+from e2e.apps import delete_namespace, promote_conf, seed_app_repo
 from e2e.flow import PROMOTE, SYNC, TRAIN, ts
 from e2e.test_flow_rest import require_controllers
 
@@ -48,8 +48,6 @@ class ServedApp:
 @pytest.fixture
 def served_app(native_stack, stack_api, k8s_client, kubeconfig):
     """A fresh app whose manifests repo the stack's Git server serves; DAG runs and namespace cleaned up."""
-    from kubernetes import client
-
     require_controllers(kubeconfig)
     name = f"stack-{secrets.token_hex(3)}"
     bare = Path(native_stack.settings["env"]["DELIVERY_STATE"]) / "repos" / f"{name}.git"
@@ -62,11 +60,7 @@ def served_app(native_stack, stack_api, k8s_client, kubeconfig):
     # The approved champion emitted model_promoted: the run it queued would deploy to the demo repo.
     stack_api.pause(PROMOTE)
     stack_api.end_active_runs(PROMOTE)
-    try:
-        client.CoreV1Api(k8s_client).delete_namespace(name)
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
+    delete_namespace(k8s_client, name)
 
 
 def test_two_workers_tune_a_person_approves_and_the_champion_reaches_the_cluster(native_stack, stack_api,
