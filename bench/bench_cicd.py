@@ -52,7 +52,7 @@ def image_alone(image: str) -> dict[str, float]:
 
     seeded = demo.seed()
     work = Path(tempfile.mkdtemp(prefix="bench-image-"))
-    co = checkout(seeded["repo"], seeded["sha"], work / "src")
+    co = checkout(seeded["repo_url"], seeded["sha"], work / "src")
     tag = "bench-" + seeded["sha"][:8]
     img.remove_local(img.local_ref(image, tag))
     out: dict[str, float] = {}
@@ -88,7 +88,7 @@ def docker_alone(image: str) -> dict[str, float]:
     client = docker.APIClient(base_url=proc.stdout.strip().splitlines()[-1], version="auto", timeout=900)
     seeded = demo.seed()
     work = Path(tempfile.mkdtemp(prefix="bench-docker-"))
-    co = checkout(seeded["repo"], seeded["sha"], work / "src")
+    co = checkout(seeded["repo_url"], seeded["sha"], work / "src")
     tag = "bench-docker-" + seeded["sha"][:8]
     image_docker.remove(client, f"localhost/{image}:{tag}")
     out: dict[str, float] = {}
@@ -117,7 +117,7 @@ def main() -> None:
     demo.seed()
     conf = {"image": "bench/demo-app"}
     t = time.monotonic()
-    timed_run({"ref": "bad;ref"})  # pays the import cost; fails at `prepare` by design
+    timed_run({"revision": "bad;ref"})  # pays the import cost; fails at `prepare` by design
     print(f"warm-up (imports + a refused run): {time.monotonic() - t:.1f} s")
     cold_total, cold_state, cold = timed_run(conf)
     warm_total, warm_state, warm = timed_run(conf)

@@ -23,11 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 STATE = Path(tempfile.mkdtemp(prefix="bench-links-"))
 os.environ["DELIVERY_STATE"] = str(STATE / "state")  # before any project import reads it
-os.environ.setdefault("DELIVERY_TOOLS", str(ROOT / ".state" / "tools"))
-os.environ["PATH"] = os.pathsep.join([str(Path(os.environ["DELIVERY_TOOLS"]) / "bin"), os.environ["PATH"]])
 for p in (str(ROOT / "tests"), str(ROOT / "plugins"), str(ROOT)):
     if p not in sys.path:
         sys.path.insert(0, p)
+from include.common.paths import tools_dir  # noqa: E402 - after the path set-up above
+
+os.environ["DELIVERY_TOOLS"] = str(tools_dir())  # the bench's own state folder must not move the tools
+os.environ["PATH"] = os.pathsep.join([str(tools_dir() / "bin"), os.environ["PATH"]])
 
 
 def main() -> int:

@@ -1,8 +1,8 @@
 """
 # cicd_build_test_scan
 
-Build, test and scan one commit of an application repo, apply the gate policy, and ship an
-OCI image only when the gate passes.
+Build, test and scan one commit (`revision`) of an application repo (`repo_url`), apply the gate
+policy (`gate_policy`), and ship an OCI image only when the gate passes.
 
 `prepare` (validate params) -> `checkout` (exact commit, SHA recorded) -> `env` (virtualenv
 cached by the lock file's hash) -> `test`, `sast`, `secrets`, `audit`, `sbom`, `build`,
@@ -15,28 +15,19 @@ pod, through KubernetesPodOperator). `auto` picks one; the `prepare` log says wh
 
 A failed gate stops the run before the push. Every stage writes its result to the run's
 report folder `<state>/reports/cicd_build_test_scan/<run_id>/` (JUnit, coverage, SARIF, SBOM,
-`gate.json`, `summary.md` / `summary.html`). See docs/cicd.md.
+`gate.json`, `summary.md` / `summary.html`; `error.json` says why a run failed). See docs/cicd.md.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from airflow.sdk import Param, dag
+from airflow.sdk import dag
 
 from delivery.assets import app_image
-from delivery.operators.cicd import (
-    CicdCleanupOperator,
-    CicdGateOperator,
-    CicdImageBuildOperator,
-    CicdPrepareOperator,
-    CicdPublishOperator,
-    CicdPushOperator,
-    CicdStageOperator,
-)
-
-STAGES = ["test", "sast", "secrets", "audit", "sbom", "build", "image"]
-BUILDERS = ["auto", "buildah", "docker", "kubernetes"]
+from delivery.operators.cicd import CicdGateOperator, CicdPrepareOperator, CicdPublishOperator, CicdStageOperator
+from delivery.operators.cicd_image import CicdCleanupOperator, CicdImageBuildOperator, CicdPushOperator
+from delivery.operators.cicd_params import build_params
 
 
 @dag(
@@ -49,29 +40,16 @@ BUILDERS = ["auto", "buildah", "docker", "kubernetes"]
     default_args={"owner": "cicd", "retries": 2},
     max_active_runs=4,
     render_template_as_native_obj=True,
-    params={
-        "repo": Param(None, type=["null", "string"], description="Git URL of the app (file://, https://, ssh://). "
-                      "Empty: the seeded demo app repo <state>/repos/app.git."),
-        "ref": Param("main", type="string", minLength=1, description="Branch, tag or commit SHA to build."),
-        "image": Param("demo-app", type="string", minLength=1,
-                       description="Image repository name in the registry (tag = first 12 chars of the commit SHA)."),
-        "policy": Param("default", type="string", minLength=1,
-                        description="Gate policy: a name from include/cicd/policy/ (default, strict) or a YAML/JSON path."),
-        "stages": Param(STAGES, type="array", items={"type": "string", "enum": STAGES}, minItems=1,
-                        description="Stages to run (checkout, env and the gate always run)."),
-        "builder": Param("auto", type="string", enum=BUILDERS,
-                         description="Image builder. auto: $DELIVERY_IMAGE_BUILDER, else docker when a Docker engine "
-                                     "answers, else buildah (daemonless on the worker). kubernetes: build and push "
-                                     "pods (KubernetesPodOperator); the repo must be a URL the cluster can clone."),
-    },
+    params=build_params(),
 )
 def cicd_build_test_scan():
     prepare = CicdPrepareOperator(
-        task_id="prepare", repo="{{ params.repo or '' }}", ref="{{ params.ref }}", image="{{ params.image }}",
-        policy="{{ params.policy }}", stages="{{ params.stages }}", builder="{{ params.builder }}")
+        task_id="prepare", repo_url="{{ params.repo_url or '' }}", revision="{{ params.revision }}",
+        image="{{ params.image }}", gate_policy="{{ params.gate_policy }}", stages="{{ params.stages }}",
+        builder="{{ params.builder }}")
     checkout = CicdStageOperator(task_id="checkout", stage="checkout")
     env = CicdStageOperator(task_id="env", stage="env")
-    stages = [CicdStageOperator(task_id=s, stage=s) for s in STAGES if s != "image"]
+    stages = [CicdStageOperator(task_id=s, stage=s) for s in ("test", "sast", "secrets", "audit", "sbom", "build")]
     image_build = CicdImageBuildOperator(task_id="image_build")
     gate = CicdGateOperator(task_id="gate", retries=0,
                             doc_md="Applies the gate policy. No retries: a retry cannot change the verdict.")

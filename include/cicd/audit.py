@@ -18,6 +18,7 @@ from pathlib import Path
 
 from include.cicd.proc import ToolMissing, clean_env, run, tool
 from include.cicd.results import Status, result
+from include.common.reports import write_report
 
 ADVISORIES = Path(__file__).parent / "advisories.json"
 _OFFLINE = re.compile(r"(ConnectionError|Max retries exceeded|NameResolutionError|Temporary failure in name resolution|"
@@ -88,8 +89,8 @@ def run_audit(lock: Path, report: Path, *, env_extra: dict[str, str] | None = No
         return result("audit", Status.ERROR, f"pip-audit failed (exit {proc.returncode}): {text.strip()[-400:]}")
     recorded = recorded_matches({n: pinned[n] for n in unchecked if n in pinned})
     findings += [_finding(lock, r["name"], r["version"], r) for r in recorded]
-    (report / "audit.json").write_text(json.dumps({"findings": findings, "unchecked_by_index": unchecked,
-                                                   "pip_audit_exit": proc.returncode}, indent=2))
+    write_report(report, "audit.json", {"findings": findings, "unchecked_by_index": unchecked,
+                                        "pip_audit_exit": proc.returncode})
     files = {"audit": "audit.json", "pip_audit": "pip-audit.json" if out.exists() else None}
     common = {"packages": len(pinned), "unchecked": sorted(unchecked), "files": files, "seconds": round(proc.seconds, 2)}
     if findings:

@@ -19,8 +19,6 @@ from include.common.git import run_git
 from include.common.paths import state_dir
 from include.cicd.proc import tools_venv
 
-CACHED_STAGES = ("sast", "secrets", "sbom", "build")
-
 
 def cache_dir() -> Path:
     return state_dir() / "cicd" / "stage-cache"

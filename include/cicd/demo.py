@@ -27,9 +27,9 @@ def repo_url() -> str:
 
 
 def seed() -> dict:
-    """Seed (idempotently) the demo app repo; return {"repo", "ref", "sha"}."""
+    """Seed (idempotently) the demo app repo; return {"repo_url", "revision", "sha"}."""
     sha = seed_bare_repo(APP_DIR, repo_path(), "demo-app: seed from include/demo/app")
-    return {"repo": repo_url(), "ref": "main", "sha": sha}
+    return {"repo_url": repo_url(), "revision": "main", "sha": sha}
 
 
 # A fake AWS key pair, assembled here so that this project's own source holds no secret-shaped literal.
@@ -83,31 +83,28 @@ def _variant_changes() -> dict[str, tuple[str, dict[str, str | None]]]:
     }
 
 
-VARIANTS = tuple(_variant_changes().__iter__()) if APP_DIR.exists() else ()
-
-
-def expected_stage(name: str) -> str:
-    """The gate stage that must fail for variant ``name``."""
-    return _variant_changes()[name][0]
+VARIANTS = tuple(_variant_changes()) if APP_DIR.exists() else ()
 
 
 def make_variant(name: str, url: str | None = None) -> dict:
-    """Create or refresh branch ``variant/<name>`` = main + the variant's change; return {"repo", "ref", "sha", "stage"}."""
-    changes = _variant_changes()
-    if name not in changes:
-        raise ValueError(f"unknown variant {name!r}; choose from {sorted(changes)}")
+    """Create or refresh branch ``variant/<name>`` = main + the variant's change.
+
+    Returns {"repo_url", "revision", "sha", "stage"}: ``stage`` is the gate stage that must fail.
+    """
+    if name not in VARIANTS:
+        raise ValueError(f"unknown variant {name!r}; choose from {sorted(VARIANTS)}")
     if url is None:
-        url, bare = seed()["repo"], str(repo_path())
+        url, bare = seed()["repo_url"], str(repo_path())
     else:
         bare = url.removeprefix("file://")
     branch = f"variant/{name}"
     # The variant branch always starts again from main (a demo fixture, not someone's work).
     run_git(["--git-dir", bare, "branch", "--force", branch, "main"])
-    stage, files = changes[name]
+    stage, files = _variant_changes()[name]
     sha = commit_files(url, branch, files, f"variant {name}: must fail the {stage} stage")
     if sha is None:
         sha = run_git(["--git-dir", bare, "rev-parse", branch])
-    return {"repo": url, "ref": branch, "sha": sha, "stage": stage}
+    return {"repo_url": url, "revision": branch, "sha": sha, "stage": stage}
 
 
 def plan() -> list[dict]:
@@ -121,7 +118,7 @@ def plan() -> list[dict]:
     return [
         {"dag_id": "cicd_build_test_scan", "label": "clean app: gate passes, image pushed", "conf": {}},
         {"dag_id": "cicd_build_test_scan", "label": "bandit HIGH commit: gate stops it",
-         "conf": {"ref": bad["ref"], "stages": ["sast", "image"]}, "expect": "failed"},
+         "conf": {"revision": bad["revision"], "stages": ["sast", "image"]}, "expect": "failed"},
         {"dag_id": "cicd_watch_branch", "label": "watch main: starts a build for a new commit",
-         "conf": {"timeout": 5}},
+         "conf": {"wait_timeout": 5}},
     ]

@@ -20,9 +20,10 @@ import urllib.request
 from pathlib import Path
 
 from include.common.errors import InputError
-from include.common.paths import state_dir, tools_dir
+from include.common.paths import tools_dir
 from include.cicd.proc import clean_env, run
 from include.cicd.results import Status, result
+from include.common.reports import write_report
 
 DEFAULT_REGISTRY = "http://127.0.0.1:5000"
 MANIFEST_TYPES = ", ".join([
@@ -146,7 +147,7 @@ def build_image(checkout: Path, image: str, tag: str, report: Path, registry: st
     args = [f"--build-arg={k}={v}" for k, v in build_args(checkout).items()]
     proc = run([*buildah_args(), "bud", "--quiet", "--layers=false", "--pull=never", "--isolation", "chroot",
                 *args, "-f", "Dockerfile", "-t", ref, "."], cwd=checkout, env=buildah_env(), timeout=900)
-    (report / "image-build.log").write_text(proc.stdout + "\n" + proc.stderr)
+    write_report(report, "image-build.log", proc.stdout + "\n" + proc.stderr)
     if proc.returncode != 0:
         return result("image", Status.FAILED, f"buildah bud failed (exit {proc.returncode}): {proc.stderr.strip()[-400:]}",
                       builder=builder, files={"log": "image-build.log"})
@@ -202,7 +203,3 @@ def prune_local(image: str, keep_tag: str) -> list[str]:
 
 def default_registry() -> str:
     return os.environ.get("DELIVERY_REGISTRY_URL", DEFAULT_REGISTRY)
-
-
-def registry_state_dir() -> Path:
-    return state_dir() / "registry"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from include.cicd.image import build_args, local_ref, registry_host, registry_reachable, verify_digest
 from include.cicd.results import Status, result
+from include.common.reports import write_report
 
 BUILDER = "docker"
 _PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
@@ -61,7 +62,7 @@ def build(client, checkout: Path, image: str, tag: str, report: Path, registry: 
     chunks = list(client.build(path=str(checkout), tag=ref, rm=True, forcerm=True, decode=True, pull=False,
                                buildargs=build_args(checkout), network_mode="host"))
     seconds = time.monotonic() - start
-    (report / "image-build.log").write_text("".join(str(c.get("stream") or c.get("status") or c) for c in chunks))
+    write_report(report, "image-build.log", "".join(str(c.get("stream") or c.get("status") or c) for c in chunks))
     error = _stream_error(chunks)
     if error:
         return result("image", Status.FAILED, f"docker build failed: {error[-400:]}", builder=BUILDER,

@@ -48,9 +48,9 @@ def archive_path(workspace: str, tag: str) -> str:
     return f"{workspace}/image-{tag}.tar"
 
 
-def build_env(workspace: str, repo: str, sha: str, image: str, tag: str) -> dict[str, str]:
+def build_env(workspace: str, repo_url: str, sha: str, image: str, tag: str) -> dict[str, str]:
     """Environment of the clone + build containers."""
-    return {"WORKSPACE": workspace, "REPO": repo, "SHA": sha, "LOCAL_REF": local_ref(image, tag),
+    return {"WORKSPACE": workspace, "REPO": repo_url, "SHA": sha, "LOCAL_REF": local_ref(image, tag),
             "ARCHIVE": archive_path(workspace, tag), "BASE_IMAGE": base_image()}
 
 
@@ -60,10 +60,10 @@ def push_env(workspace: str, image: str, tag: str, registry: str) -> dict[str, s
             "TLS_VERIFY": "false" if registry.startswith("http://") else "true"}
 
 
-def check_repo_for_pod(repo: str) -> None:
+def check_repo_for_pod(repo_url: str) -> None:
     """A build pod clones the repo itself: a path on the Airflow worker is out of its reach."""
-    if repo.startswith("file://") or repo.startswith("/"):
-        raise InputError("repo", f"{repo} is a path on the Airflow worker, which a build pod cannot clone",
+    if repo_url.startswith("file://") or repo_url.startswith("/"):
+        raise InputError("repo_url", f"{repo_url} is a path on the Airflow worker, which a build pod cannot clone",
                          "give an http(s):// or ssh:// URL the cluster reaches, or set builder to buildah or docker")
 
 

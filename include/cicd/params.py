@@ -1,42 +1,54 @@
-"""The DAG's params, checked before anything runs: repo, ref, image name, policy, stages."""
+"""The DAG's params, checked before anything runs: repo_url, revision, image name, gate_policy, stages."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from include.common.errors import InputError
+from include.cicd import demo
 from include.cicd.builders import validate_builder
-from include.common.git import validate_ref, validate_repo_url
-from include.common import paths
-from include.common.paths import PROJECT_ROOT
 from include.cicd.results import STAGES
+from include.common.errors import InputError
+from include.common.git import validate_ref, validate_repo_url
+from include.common.paths import PROJECT_ROOT
 
 POLICY_DIR = Path(__file__).parent / "policy"
 _IMAGE_RE = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$")
 _SHELL_CHARS = set(";|&$`<>(){}[]*?!~'\"\\ \t\n")
+_GIT_NAMES = {"repo": "repo_url", "ref": "revision"}  # how include.common.git names these inputs
 
 
-def demo_repo_url() -> str:
-    """The seeded demo app repo (``include.cicd.demo.seed()`` creates it), served or as a file:// URL."""
-    return paths.demo_repo_url("app")
+def app_repo_url(repo_url: str | None = None) -> str:
+    """``repo_url``, or when it is empty the seeded demo app repo (``include.cicd.demo.seed()`` creates it)."""
+    return repo_url or demo.repo_url()
 
 
-def resolve_policy(policy: str) -> Path:
+@contextmanager
+def git_inputs() -> Iterator[None]:
+    """Re-raise an ``InputError`` of include.common.git with the names of this DAG's params."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError(_GIT_NAMES.get(exc.what, exc.what), exc.problem, exc.fix) from exc
+
+
+def resolve_policy(gate_policy: str) -> Path:
     """A policy name (``default``, ``strict``: files in include/cicd/policy/) or a path to a YAML/JSON file."""
-    if not isinstance(policy, str) or not policy.strip():
-        raise InputError("policy", "is empty", "give a policy name such as 'default' or a path to a YAML file")
-    if re.fullmatch(r"[A-Za-z0-9_-]+", policy):
-        path = POLICY_DIR / f"{policy}.yaml"
+    if not isinstance(gate_policy, str) or not gate_policy.strip():
+        raise InputError("gate_policy", "is empty", "give a policy name such as 'default' or a path to a YAML file")
+    if re.fullmatch(r"[A-Za-z0-9_-]+", gate_policy):
+        path = POLICY_DIR / f"{gate_policy}.yaml"
         if not path.exists():
             names = sorted(p.stem for p in POLICY_DIR.glob("*.yaml"))
-            raise InputError("policy", f"there is no policy named {policy!r}", f"use one of {names} or a file path")
+            raise InputError("gate_policy", f"there is no policy named {gate_policy!r}", f"use one of {names} or a file path")
         return path
-    path = Path(policy)
+    path = Path(gate_policy)
     if not path.is_absolute():
         path = PROJECT_ROOT / path
     if not path.is_file() or path.suffix not in (".yaml", ".yml", ".json"):
-        raise InputError("policy", f"{policy!r} is not a readable .yaml/.yml/.json file",
+        raise InputError("gate_policy", f"{gate_policy!r} is not a readable .yaml/.yml/.json file",
                          "give an existing policy file or a name from include/cicd/policy/")
     return path
 
@@ -44,27 +56,27 @@ def resolve_policy(policy: str) -> Path:
 def validate_params(params: dict) -> dict:
     """Return the normalized params or raise InputError naming the first bad one.
 
-    Nothing here touches the network; whether the repo and ref exist is checked by the
+    Nothing here touches the network; whether the repo and revision exist is checked by the
     checkout (``git ls-remote``) before any stage runs.
     """
-    repo = params.get("repo") or demo_repo_url()
-    ref = params.get("ref") or "main"
-    if isinstance(ref, str) and set(ref) & _SHELL_CHARS:
-        bad = "".join(sorted(set(ref) & _SHELL_CHARS))
-        raise InputError("ref", f"{ref!r} contains shell metacharacters {bad!r}",
+    repo_url = app_repo_url(params.get("repo_url"))
+    revision = params.get("revision") or "main"
+    if isinstance(revision, str) and set(revision) & _SHELL_CHARS:
+        bad = "".join(sorted(set(revision) & _SHELL_CHARS))
+        raise InputError("revision", f"{revision!r} contains shell metacharacters {bad!r}",
                          "give a plain branch, tag or commit SHA such as 'main' or 'v1.0.0'")
-    validate_ref(ref, "ref")
-    validate_repo_url(repo, "repo")
-    if repo.startswith("file://") or repo.startswith("/"):
-        local = Path(repo.removeprefix("file://"))
+    validate_ref(revision, "revision")
+    validate_repo_url(repo_url, "repo_url")
+    if repo_url.startswith("file://") or repo_url.startswith("/"):
+        local = Path(repo_url.removeprefix("file://"))
         if not local.exists():
-            raise InputError("repo", f"{repo} does not exist on this machine",
+            raise InputError("repo_url", f"{repo_url} does not exist on this machine",
                              "seed the demo repo with include.cicd.demo.seed() or give an existing repo URL")
     image = params.get("image") or "demo-app"
     if not isinstance(image, str) or not _IMAGE_RE.match(image) or len(image) > 128:
         raise InputError("image", f"{image!r} is not a valid image repository name",
                          "use lowercase letters, digits, '.', '_', '-' and '/' (e.g. 'demo-app' or 'team/demo-app')")
-    policy_path = resolve_policy(params.get("policy") or "default")
+    policy_path = resolve_policy(params.get("gate_policy") or "default")
     stages = params.get("stages")
     if stages is None:
         stages = list(STAGES)
@@ -74,10 +86,10 @@ def validate_params(params: dict) -> dict:
     if unknown:
         raise InputError("stages", f"unknown stage(s) {unknown}", f"choose from {list(STAGES)}")
     return {
-        "repo": repo,
-        "ref": ref,
+        "repo_url": repo_url,
+        "revision": revision,
         "image": image,
-        "policy": str(policy_path),
+        "gate_policy": str(policy_path),
         "stages": [s for s in STAGES if s in stages],
         "registry": (params.get("registry") or "").rstrip("/"),
         "builder": validate_builder(params.get("builder")),

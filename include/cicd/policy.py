@@ -29,10 +29,6 @@ class Verdict:
     reasons: list[Reason] = field(default_factory=list)
     stages: dict[str, str] = field(default_factory=dict)  # stage -> pass | warn | fail | not_requested
 
-    @property
-    def passed(self) -> bool:
-        return self.verdict != "fail"
-
     def failed_stages(self) -> list[str]:
         return [s for s, v in self.stages.items() if v == "fail"]
 

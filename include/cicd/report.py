@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 from include.cicd.results import STAGES, count_by_severity, top_findings
+from include.common.reports import write_report
 
 ICON = {"pass": "PASS", "warn": "WARN", "fail": "FAIL", "not_requested": "-"}
 
@@ -42,8 +43,8 @@ def write_summary(report: Path, params: dict, stages: dict[str, dict], verdict: 
     """Write summary.md and summary.html into the report folder; return their names."""
     checkout = stages.get("checkout", {})
     findings = [f for res in stages.values() for f in (res.get("findings") or [])]
-    head = [f"# CI/CD report: {params.get('repo')} @ {checkout.get('sha', '?')[:12]}", "",
-            f"**Gate verdict: {verdict['verdict'].upper()}** (policy `{Path(params.get('policy', '')).name}`)", ""]
+    head = [f"# CI/CD report: {params.get('repo_url')} @ {checkout.get('sha', '?')[:12]}", "",
+            f"**Gate verdict: {verdict['verdict'].upper()}** (policy `{Path(params.get('gate_policy', '')).name}`)", ""]
     for r in verdict.get("reasons", []):
         head.append(f"- **{r['level']}** `{r['stage']}`: {r['message']}")
     md = [*head, "", "| stage | gate | result |", "|---|---|---|"]
@@ -60,7 +61,7 @@ def write_summary(report: Path, params: dict, stages: dict[str, dict], verdict: 
         md += ["", "## Image", ""] + [f"- {k}: `{v}`" for k, v in extra.items()]
     md += ["", "## Files", "", "junit.xml, coverage.xml, bandit.sarif, semgrep.sarif, secrets.json, pip-audit.json, "
            "sbom.cdx.json, dist/, gate.json, stages/*.json (whichever stages ran)", ""]
-    (report / "summary.md").write_text("\n".join(md))
+    write_report(report, "summary.md", "\n".join(md))
     esc = html.escape
     rows = "".join(f"<tr><td>{esc(s)}</td><td class='{esc(g)}'>{esc(g)}</td><td>{esc(m)}</td></tr>"
                    for s, g, m in _rows(stages, verdict))
@@ -70,9 +71,9 @@ def write_summary(report: Path, params: dict, stages: dict[str, dict], verdict: 
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>CI/CD report</title><style>"
             "body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
             "table{border-collapse:collapse}.FAIL{color:#b00;font-weight:bold}.WARN{color:#a60}.PASS{color:#080}"
-            f"</style></head><body><h1>{esc(str(params.get('repo')))} @ {esc(checkout.get('sha', '?')[:12])}</h1>"
+            f"</style></head><body><h1>{esc(str(params.get('repo_url')))} @ {esc(checkout.get('sha', '?')[:12])}</h1>"
             f"<h2>Gate verdict: {esc(verdict['verdict'].upper())}</h2><ul>{reasons}</ul>"
             f"<table><tr><th>stage</th><th>gate</th><th>result</th></tr>{rows}</table>"
             f"<h2>Top findings</h2><ul>{tops or '<li>none</li>'}</ul></body></html>")
-    (report / "summary.html").write_text(page)
+    write_report(report, "summary.html", page)
     return {"markdown": "summary.md", "html": "summary.html"}

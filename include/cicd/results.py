@@ -14,6 +14,8 @@ import json
 from enum import Enum
 from pathlib import Path
 
+from include.common.reports import write_report
+
 # Stages a user can choose (checkout, env and gate always run).
 STAGES = ("test", "sast", "secrets", "audit", "sbom", "build", "image")
 
@@ -55,11 +57,7 @@ def result(stage: str, status: Status | str, message: str, **fields) -> dict:
 
 def write_stage(report: Path, res: dict) -> Path:
     """Store a stage's result as ``<report>/stages/<stage>.json`` (the gate reads these)."""
-    folder = Path(report) / "stages"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{res['stage']}.json"
-    path.write_text(json.dumps(res, indent=2, sort_keys=True, default=str))
-    return path
+    return write_report(Path(report) / "stages", f"{res['stage']}.json", res)
 
 
 def read_stages(report: Path) -> dict[str, dict]:

@@ -27,7 +27,7 @@ def app_params() -> dict[str, Param]:
 
 
 def revision_param(description: str = "Branch, tag or commit SHA to sync (resolved to an exact SHA).") -> dict[str, Param]:
-    return {"revision": Param("main", type="string", description=description)}
+    return {"revision": Param("main", type="string", minLength=1, description=description)}
 
 
 def branch_param() -> dict[str, Param]:

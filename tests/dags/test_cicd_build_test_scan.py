@@ -14,6 +14,7 @@ import pytest
 from dag_runner import run_dag
 from include.cicd import demo
 from include.cicd.image import list_tags, manifest_digest
+from include.common.events import AppImage
 from include.common.paths import report_dir
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -39,8 +40,9 @@ def test_clean_app_passes_the_gate_and_its_image_is_pushed(airflow_db, oci_regis
     assert image["tag"] == tag and image["verified"] is True
     assert image["digest"] == manifest_digest(oci_registry, "cicd-e2e/demo-app", tag)
     published = json.loads((report / "published.json").read_text())
-    assert published == published | {"repo": seeded["repo"], "commit": seeded["sha"], "tag": tag,
-                                      "digest": image["digest"], "report": str(report)}
+    assert AppImage.from_extra(published) == AppImage(
+        repo_url=seeded["repo_url"], sha=seeded["sha"], image=published["image"], tag=tag, digest=image["digest"],
+        reference=published["reference"], report_dir=str(report))
     # the full repository a kubelet pulls: registry host, name, tag and digest
     host = oci_registry.split("://", 1)[-1].rstrip("/")
     assert published["image"] == f"{host}/cicd-e2e/demo-app"
@@ -58,14 +60,14 @@ def _assert_asset_event(run_id: str, digest: str) -> None:
     with create_session() as session:
         events = session.scalars(select(AssetEvent).join(AssetModel, AssetEvent.asset_id == AssetModel.id)
                                  .where(AssetModel.name == "app_image", AssetEvent.source_run_id == run_id)).all()
-        assert [e.extra.get("digest") for e in events] == [digest]
+        assert [AppImage.from_extra(e.extra).digest for e in events] == [digest]
 
 
 @pytest.mark.parametrize("variant", list(demo.VARIANTS))
 def test_variant_fails_at_its_stage_and_nothing_is_pushed(airflow_db, oci_registry, variant):
     made = demo.make_variant(variant)
     image = f"cicd-e2e/variant-{variant}"
-    result = run_dag(DAG, {"ref": made["ref"], "image": image, "stages": [made["stage"], "image"]})
+    result = run_dag(DAG, {"revision": made["revision"], "image": image, "stages": [made["stage"], "image"]})
     assert result.state == "failed"
     assert result.task_states["gate"] == "failed"
     assert result.task_states["push_image"] == "upstream_failed" and result.task_states["publish"] == "upstream_failed"
@@ -77,22 +79,23 @@ def test_variant_fails_at_its_stage_and_nothing_is_pushed(airflow_db, oci_regist
 
 
 @pytest.mark.parametrize(("conf", "message"), [
-    ({"ref": "main; rm -rf /"}, "ref: 'main; rm -rf /' contains shell metacharacters"),
-    ({"ref": "-upload-pack=touch"}, "ref: '-upload-pack=touch' is not a valid Git"),
-    ({"repo": "file:///nonexistent/app.git"}, "repo: file:///nonexistent/app.git does not exist"),
-    ({"ref": "no-such-branch"}, "ref: 'no-such-branch' does not exist"),
+    ({"revision": "main; rm -rf /"}, "revision: 'main; rm -rf /' contains shell metacharacters"),
+    ({"revision": "-upload-pack=touch"}, "revision: '-upload-pack=touch' is not a valid Git"),
+    ({"repo_url": "file:///nonexistent/app.git"}, "repo_url: file:///nonexistent/app.git does not exist"),
+    ({"revision": "no-such-branch"}, "revision: 'no-such-branch' does not exist"),
     ({"builder": "kubernetes"}, "is a path on the Airflow worker, which a build pod cannot clone"),
 ])
 def test_bad_params_stop_before_anything_runs(airflow_db, conf, message):
     demo.seed()
     result = run_dag(DAG, conf)
     assert result.state == "failed"
-    first_failed = "checkout" if conf.get("ref") == "no-such-branch" else "prepare"
+    first_failed = "checkout" if conf.get("revision") == "no-such-branch" else "prepare"
     assert result.task_states[first_failed] == "failed"
     later = SCAN_STAGES[SCAN_STAGES.index(first_failed) + 1:] if first_failed == "checkout" else SCAN_STAGES
     assert all(result.task_states[t] == "upstream_failed" for t in (*later, "gate", "push_image"))
     report = report_dir(DAG, result.run_id)
-    assert message in (report / "error.txt").read_text()
+    error = json.loads((report / "error.json").read_text())
+    assert error["step"] == first_failed and error["type"] == "InputError" and message in error["error"]
     ran = sorted(p.stem for p in (report / "stages").glob("*.json"))
     assert ran == []  # no stage recorded a result: nothing ran
 
@@ -146,9 +149,9 @@ def test_watch_branch_triggers_a_build_for_the_new_commit(airflow_db):
     from include.cicd import watch
 
     seeded = demo.seed()
-    result = run_dag("cicd_watch_branch", {"timeout": 5})
+    result = run_dag("cicd_watch_branch", {"wait_timeout": 5})
     assert result.state == "success", result.task_states
-    assert watch.last_sha(seeded["repo"], "main") == seeded["sha"]
-    again = run_dag("cicd_watch_branch", {"timeout": 2})  # nothing new: skipped after the timeout, no hang
+    assert watch.last_sha(seeded["repo_url"], "main") == seeded["sha"]
+    again = run_dag("cicd_watch_branch", {"wait_timeout": 2})  # nothing new: skipped after the timeout, no hang
     assert again.task_states["wait_for_commit"] == "skipped"
     assert again.task_states["trigger_build"] == "skipped"

@@ -48,12 +48,12 @@ def test_without_a_git_server_the_demo_repos_are_file_urls(tmp_path, monkeypatch
 
 def test_the_pipelines_clone_and_push_the_demo_repos_over_http(served_state):
     from include.cicd import demo as app_demo
-    from include.cicd.params import demo_repo_url as app_default
+    from include.cicd.params import app_repo_url
     from include.gitops import demo as manifests_demo
 
     app = app_demo.seed()
     manifests = manifests_demo.seed()
-    assert app["repo"] == app_default() == f"{served_state}/app.git"
+    assert app["repo_url"] == app_repo_url(None) == f"{served_state}/app.git"
     assert manifests["repo_url"] == f"{served_state}/manifests.git"
 
     # the Git server answers for the seeded heads
@@ -62,8 +62,8 @@ def test_the_pipelines_clone_and_push_the_demo_repos_over_http(served_state):
 
     # a variant is committed through a clone of the served URL and pushed back over HTTP
     variant = app_demo.make_variant("failing-test")
-    assert variant["repo"] == app["repo"]
-    served = run_git(["ls-remote", app["repo"], f"refs/heads/{variant['ref']}"])
+    assert variant["repo_url"] == app["repo_url"]
+    served = run_git(["ls-remote", app["repo_url"], f"refs/heads/{variant['revision']}"])
     assert served.split()[0] == variant["sha"] != app["sha"]
-    local = run_git(["--git-dir", str(app_demo.repo_path()), "rev-parse", variant["ref"]])
+    local = run_git(["--git-dir", str(app_demo.repo_path()), "rev-parse", variant["revision"]])
     assert local == variant["sha"]  # the server wrote into the state's bare repo

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from airflow.sdk import BaseHook
-
-DEFAULT_URL = "http://127.0.0.1:5000"
 
 
 class OciRegistryHook(BaseHook):
     """Talk to an OCI (Docker v2) registry over HTTP: reachability, manifest digests, tags.
 
     The URL comes from, in order: the ``url`` argument, the connection's host (``schema`` gives
-    http/https, ``port`` the port; a full URL in ``host`` works too), ``$DELIVERY_REGISTRY_URL``,
-    then ``http://127.0.0.1:5000`` (the local registry scripts/image/registry.sh starts).
+    http/https, ``port`` the port; a full URL in ``host`` works too), then
+    ``include.cicd.image.default_registry()``: ``$DELIVERY_REGISTRY_URL``, else
+    ``http://127.0.0.1:5000`` (the local registry scripts/image/registry.sh starts).
 
     :param oci_registry_conn_id: connection id (default ``oci_registry_default``).
     :param url: registry base URL; wins over the connection.
@@ -38,6 +36,8 @@ class OciRegistryHook(BaseHook):
 
     @property
     def url(self) -> str:
+        from include.cicd.image import default_registry
+
         if self._url:
             return self._url.rstrip("/")
         try:
@@ -50,7 +50,7 @@ class OciRegistryHook(BaseHook):
                 return host.rstrip("/")
             scheme = conn.schema or "http"
             return f"{scheme}://{host}{f':{conn.port}' if conn.port else ''}"
-        return os.environ.get("DELIVERY_REGISTRY_URL", DEFAULT_URL).rstrip("/")
+        return default_registry().rstrip("/")
 
     def manifest_digest(self, name: str, reference: str) -> str | None:
         """The registry's digest of ``name:reference`` (None when the tag does not exist)."""

@@ -12,14 +12,14 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 
 class GitCommitTrigger(BaseTrigger):
-    """Poll ``git ls-remote <repo> refs/heads/<branch>`` until the tip is not ``known_sha``.
+    """Poll ``git ls-remote <repo_url> refs/heads/<branch>`` until the tip is not ``known_sha``.
 
-    Yields exactly one event: ``{"status": "success", "sha", "repo", "branch"}`` on a new commit,
+    Yields exactly one event: ``{"status": "success", "sha", "repo_url", "branch"}`` on a new commit,
     ``{"status": "timeout", ...}`` when ``start_time + timeout`` has passed (the start time is
     serialized, so a restarted trigger keeps the same deadline), or ``{"status": "error",
     "message"}`` when git fails. It only reads, so two copies running at once are harmless.
 
-    :param repo: repository URL (validated by the sensor before deferring).
+    :param repo_url: repository URL (validated by the sensor before deferring).
     :param branch: branch name.
     :param known_sha: the commit already handled (None: any tip is new).
     :param start_time: ISO timestamp the deadline counts from.
@@ -27,10 +27,10 @@ class GitCommitTrigger(BaseTrigger):
     :param poll_interval: seconds between polls.
     """
 
-    def __init__(self, repo: str, branch: str, known_sha: str | None, start_time: str, timeout: float,
+    def __init__(self, repo_url: str, branch: str, known_sha: str | None, start_time: str, timeout: float,
                  poll_interval: float = 5.0) -> None:
         super().__init__()
-        self.repo = repo
+        self.repo_url = repo_url
         self.branch = branch
         self.known_sha = known_sha
         self.start_time = start_time
@@ -39,7 +39,7 @@ class GitCommitTrigger(BaseTrigger):
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return ("delivery.triggers.git_commit.GitCommitTrigger", {
-            "repo": self.repo, "branch": self.branch, "known_sha": self.known_sha, "start_time": self.start_time,
+            "repo_url": self.repo_url, "branch": self.branch, "known_sha": self.known_sha, "start_time": self.start_time,
             "timeout": self.timeout, "poll_interval": self.poll_interval})
 
     async def _tip(self) -> str:
@@ -47,16 +47,16 @@ class GitCommitTrigger(BaseTrigger):
         from include.common.git import GIT_ENV
 
         proc = await asyncio.create_subprocess_exec(
-            "git", *ls_remote_args(self.repo, self.branch), stdout=asyncio.subprocess.PIPE,
+            "git", *ls_remote_args(self.repo_url, self.branch), stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env={**os.environ, **GIT_ENV})
         out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
         if proc.returncode != 0:
-            raise RuntimeError(f"git ls-remote {self.repo} failed: {err.decode().strip()}")
-        return parse_ls_remote(out.decode(), self.repo, self.branch)
+            raise RuntimeError(f"git ls-remote {self.repo_url} failed: {err.decode().strip()}")
+        return parse_ls_remote(out.decode(), self.repo_url, self.branch)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         deadline = datetime.fromisoformat(self.start_time) + timedelta(seconds=self.timeout)
-        base = {"repo": self.repo, "branch": self.branch}
+        base = {"repo_url": self.repo_url, "branch": self.branch}
         while True:
             try:
                 tip = await self._tip()

@@ -18,13 +18,12 @@ pytestmark = pytest.mark.slow
 SCAN = ["test", "sast", "secrets", "audit"]
 
 
-def run_pipeline(ref: str, stages: list[str], run_id: str) -> tuple[pipeline.RunContext, dict]:
+def run_pipeline(revision: str, stages: list[str], run_id: str) -> tuple[pipeline.RunContext, dict]:
     seeded = demo.seed()
-    ctx = pipeline.prepare("cicd_pipeline_test", run_id, {"repo": seeded["repo"], "ref": ref, "stages": stages})
-    pipeline.do_checkout(ctx)
-    pipeline.do_env(ctx)
-    for stage in stages:
-        pipeline.STAGE_FUNCS[stage](ctx)
+    ctx = pipeline.prepare("cicd_pipeline_test", run_id, {"repo_url": seeded["repo_url"], "revision": revision,
+                                                          "stages": stages})
+    for stage in ("checkout", "env", *stages):
+        pipeline.run_stage(ctx, stage)
     return ctx, pipeline.do_gate(ctx)
 
 
@@ -54,9 +53,10 @@ def test_clean_app_passes_every_gate(clean_run):
 
 def test_env_is_reused_when_the_lock_is_unchanged(clean_run):
     ctx, _ = clean_run
-    again = pipeline.prepare("cicd_pipeline_test", "clean-again", {"repo": ctx.params["repo"], "ref": "main", "stages": ["test"]})
-    pipeline.do_checkout(again)
-    second = pipeline.do_env(again)
+    again = pipeline.prepare("cicd_pipeline_test", "clean-again", {"repo_url": ctx.params["repo_url"], "revision": "main",
+                                                                  "stages": ["test"]})
+    pipeline.run_stage(again, "checkout")
+    second = pipeline.run_stage(again, "env")
     first = read_stages(ctx.report)["env"]
     assert second["reused"] is True and second["venv"] == first["venv"] and second["seconds"] < 1
 
@@ -64,7 +64,7 @@ def test_env_is_reused_when_the_lock_is_unchanged(clean_run):
 @pytest.mark.parametrize("variant", list(demo.VARIANTS))
 def test_variant_fails_at_its_stage(variant):
     made = demo.make_variant(variant)
-    ctx, verdict = run_pipeline(made["ref"], SCAN, f"variant-{variant}")
+    ctx, verdict = run_pipeline(made["revision"], SCAN, f"variant-{variant}")
     assert read_stages(ctx.report)["checkout"]["sha"] == made["sha"]
     assert verdict["verdict"] == "fail"
     assert verdict["failed_stages"] == [made["stage"]], verdict["reasons"]
@@ -77,11 +77,11 @@ def test_variant_fails_at_its_stage(variant):
 
 def test_offline_audit_is_reported_not_passed(clean_run, tmp_path):
     from include.cicd.audit import run_audit
-    from include.cicd.env import find_lock
+    from include.cicd.venv_cache import find_lock
 
     ctx, _ = clean_run
     res = run_audit(find_lock(ctx.checkout), tmp_path,
                     env_extra={"HTTPS_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"})
     assert res["status"] == "not_checked" and res["message"].startswith("not checked: offline")
-    policy = load_policy(pipeline.validate_params({"repo": ctx.params["repo"]})["policy"])
+    policy = load_policy(pipeline.validate_params({"repo_url": ctx.params["repo_url"]})["gate_policy"])
     assert policy["stages"]["audit"]["on_not_checked"] in ("fail", "warn")

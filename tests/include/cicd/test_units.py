@@ -9,7 +9,7 @@ from include.cicd import watch
 from include.cicd.audit import pins, recorded_matches
 from include.cicd.report import log_summary, write_summary
 from include.cicd.results import count_by_severity, read_stages, result, write_stage
-from include.cicd.secrets import compare
+from include.cicd.secret_scan import compare
 
 
 def test_secrets_in_the_baseline_are_accepted_unless_audited_as_real():
@@ -37,7 +37,7 @@ def test_recorded_advisories_match_version_ranges(tmp_path):
 def test_watch_state_round_trip(tmp_path, monkeypatch):
     monkeypatch.setenv("DELIVERY_STATE", str(tmp_path))
     assert watch.last_sha("file:///r.git", "main") is None
-    watch.record_sha("file:///r.git", "main", "a" * 40)
+    assert watch.record_sha("file:///r.git", "main", "a" * 40) == "a" * 40
     assert watch.last_sha("file:///r.git", "main") == "a" * 40
     assert watch.last_sha("file:///r.git", "dev") is None
     out = f"{'b' * 40}\trefs/heads/main-old\n{'c' * 40}\trefs/heads/main\n"
@@ -54,9 +54,9 @@ def test_log_summary_and_report_files(tmp_path):
     assert read_stages(tmp_path)["sast"]["counts"] == {"LOW": 1, "HIGH": 1}
     verdict = {"verdict": "fail", "reasons": [{"stage": "sast", "level": "fail", "message": "bandit: B602"}],
                "stages": {"sast": "fail"}}
-    write_summary(tmp_path, {"repo": "file:///r.git", "policy": "default.yaml"}, {"sast": res}, verdict)
+    write_summary(tmp_path, {"repo_url": "file:///r.git", "gate_policy": "default.yaml"}, {"sast": res}, verdict)
     md = (tmp_path / "summary.md").read_text()
-    assert "Gate verdict: FAIL" in md and "src/a.py:9" in md
+    assert "Gate verdict: FAIL" in md and "src/a.py:9" in md and "file:///r.git" in md and "`default.yaml`" in md
     assert "<h2>Gate verdict: FAIL</h2>" in (tmp_path / "summary.html").read_text()
     json.dumps(res)  # results stay JSON-able
     assert Path(tmp_path / "stages" / "sast.json").exists()

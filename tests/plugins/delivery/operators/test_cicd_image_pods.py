@@ -30,7 +30,7 @@ def _ctx() -> RunContext:
 
 
 def _pod(step: str, env: dict[str, str]):
-    from delivery.operators.cicd import CicdImageBuildOperator
+    from delivery.operators.cicd_image import CicdImageBuildOperator
 
     op = CicdImageBuildOperator(task_id="image_build", namespace="builds", workspace_claim="cicd-ws")
     return op.pod_operator(_ctx(), step, env).build_pod_request_obj(dry_run=True)
@@ -112,7 +112,7 @@ def test_pod_scripts_build_and_push_with_the_local_tools(oci_registry, image_bui
         assert proc.returncode == 0, f"{step}.sh: {proc.stderr[-1500:]}"
         return json.loads(xcom.read_text()) if step != "clone" else {}
 
-    build_env = image_pod.build_env(str(workspace), seeded["repo"], seeded["sha"], "cicd-e2e/pod-app", tag)
+    build_env = image_pod.build_env(str(workspace), seeded["repo_url"], seeded["sha"], "cicd-e2e/pod-app", tag)
     sh("clone", build_env)
     built = sh("build", build_env)
     assert built["archive"] == build_env["ARCHIVE"] and os.path.getsize(built["archive"]) > 10_000_000
@@ -131,7 +131,7 @@ def pods_run_here(tmp_path, monkeypatch, image_builder):
 
     Yields the list of pod steps run, in order.
     """
-    from delivery.operators.cicd import ImageBuilderOperator
+    from delivery.operators.cicd_image import ImageBuilderOperator
     from include.cicd.image import buildah_env, image_home
 
     monkeypatch.setattr(image_pod, "check_repo_for_pod", lambda repo: None)  # the "pods" clone a local repo here
@@ -197,7 +197,7 @@ def test_kubernetes_builder_runs_no_push_pod_when_the_gate_fails(airflow_db, oci
 
     made = demo.make_variant("bandit-high")
     image = "cicd-e2e/k8s-gated"
-    result = run_dag("cicd_build_test_scan", {"ref": made["ref"], "image": image, "builder": "kubernetes",
+    result = run_dag("cicd_build_test_scan", {"revision": made["revision"], "image": image, "builder": "kubernetes",
                                               "stages": ["sast", "image"]})
     assert result.state == "failed" and result.task_states["gate"] == "failed"
     assert pods_run_here == ["build", "clean"]  # built, never pushed

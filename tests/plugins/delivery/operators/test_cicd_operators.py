@@ -13,29 +13,30 @@ from include.common.paths import report_dir
 
 
 def ctx(run_id):
-    return {"dag": SimpleNamespace(dag_id="cicd_operator_test"), "run_id": run_id}
+    return {"ti": SimpleNamespace(dag_id="cicd_operator_test"), "run_id": run_id}
 
 
 def prepare(run_id, **params):
-    base = {"repo": "", "ref": "main", "image": "demo-app", "policy": "default", "stages": ["test"]}
+    base = {"repo_url": "", "revision": "main", "image": "demo-app", "gate_policy": "default", "stages": ["test"]}
     return CicdPrepareOperator(task_id="prepare", **(base | params)).execute(ctx(run_id))
 
 
 @pytest.mark.parametrize(("field", "value", "match"), [
-    ("ref", "main;reboot", "ref: 'main;reboot' contains shell metacharacters"),
-    ("ref", "..", "ref: '..' is not a valid Git"),
-    ("repo", "file:///does/not/exist.git", "repo: file:///does/not/exist.git does not exist"),
-    ("stages", "['lint']", "stages: unknown stage"),
+    ("revision", "main;reboot", "revision: 'main;reboot' contains shell metacharacters"),
+    ("revision", "..", "revision: '..' is not a valid Git"),
+    ("repo_url", "file:///does/not/exist.git", "repo_url: file:///does/not/exist.git does not exist"),
+    ("stages", ["lint"], "stages: unknown stage"),
+    ("gate_policy", "lax", "gate_policy: there is no policy named 'lax'"),
 ])
 def test_bad_params_fail_without_retry(field, value, match):
     demo.seed()
-    with pytest.raises(AirflowFailException, match=match):
+    with pytest.raises(AirflowFailException, match=f"^prepare: {match}"):
         prepare(f"bad-{field}", **{field: value})
 
 
 def test_stage_and_gate_operators_write_the_report():
     demo.seed()
-    params = prepare("ok", stages="['test']")
+    params = prepare("ok", stages=["test"])
     assert params["stages"] == ["test"] and params["registry"].startswith("http")
     for stage in ("checkout", "env", "test", "sast"):
         out = CicdStageOperator(task_id=stage, stage=stage).execute(ctx("ok"))
@@ -45,3 +46,10 @@ def test_stage_and_gate_operators_write_the_report():
     assert verdict["stages"]["test"] == "pass" and verdict["stages"]["sast"] == "not_requested"
     report = report_dir("cicd_operator_test", "ok")
     assert (report / "junit.xml").exists() and (report / "summary.md").exists()
+
+
+def test_a_stage_that_cannot_read_the_repo_names_the_param():
+    demo.seed()
+    prepare("no-revision", revision="no-such-branch")
+    with pytest.raises(AirflowFailException, match="^checkout: revision: 'no-such-branch' does not exist"):
+        CicdStageOperator(task_id="checkout", stage="checkout").execute(ctx("no-revision"))

@@ -22,7 +22,7 @@ def repo(tmp_path, monkeypatch):
 
 
 def sensor(url, **kw):
-    return GitCommitSensor(task_id="wait", repo=url, branch="main", max_wait=30, poll_interval=1, deferrable=True, **kw)
+    return GitCommitSensor(task_id="wait", repo_url=url, branch="main", wait_timeout=30, poll_interval=1, deferrable=True, **kw)
 
 
 def test_new_tip_returns_its_sha_without_deferring(repo):
@@ -52,6 +52,6 @@ def test_events_become_outcomes(repo):
 
 def test_missing_branch_fails_clearly(repo):
     url, _ = repo
-    s = GitCommitSensor(task_id="wait", repo=url, branch="nope", deferrable=True)
+    s = GitCommitSensor(task_id="wait", repo_url=url, branch="nope", deferrable=True)
     with pytest.raises(AirflowFailException, match="'nope' does not exist"):
         s.execute({})

@@ -30,13 +30,13 @@ def _events(trigger, limit=5.0):
 
 
 def test_serialize_round_trip():
-    trigger = GitCommitTrigger(repo="file:///r.git", branch="main", known_sha="a" * 40,
+    trigger = GitCommitTrigger(repo_url="file:///r.git", branch="main", known_sha="a" * 40,
                                start_time="2026-11-26T10:00:00+00:00", timeout=30, poll_interval=2)
     path, kwargs = trigger.serialize()
     assert path == "delivery.triggers.git_commit.GitCommitTrigger"
     again = GitCommitTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
-    assert set(kwargs) == {"repo", "branch", "known_sha", "start_time", "timeout", "poll_interval"}
+    assert set(kwargs) == {"repo_url", "branch", "known_sha", "start_time", "timeout", "poll_interval"}
 
 
 def test_new_commit_yields_one_success_event(repo):

@@ -10,6 +10,7 @@ from pathlib import Path
 from include.cicd.junit import parse_coverage, parse_junit
 from include.cicd.proc import clean_env, run
 from include.cicd.results import Status, result
+from include.common.reports import write_report
 
 
 def run_tests(checkout: Path, venv: Path, report: Path, work: Path, timeout: float = 900) -> dict:
@@ -22,7 +23,7 @@ def run_tests(checkout: Path, venv: Path, report: Path, work: Path, timeout: flo
     if config:
         args += ["-c", str(checkout / config)]
     proc = run(args, cwd=checkout, env=env, timeout=timeout)
-    (report / "test-output.txt").write_text(proc.stdout + "\n" + proc.stderr)
+    write_report(report, "test-output.txt", proc.stdout + "\n" + proc.stderr)
     if not junit.exists():
         return result("test", Status.ERROR, f"pytest wrote no JUnit XML (exit {proc.returncode}): "
                       f"{(proc.stderr or proc.stdout).strip()[-400:]}", exit_code=proc.returncode)

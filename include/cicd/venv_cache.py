@@ -26,7 +26,7 @@ def find_lock(checkout: Path) -> Path:
     for name in LOCK_NAMES:
         if (checkout / name).is_file():
             return checkout / name
-    raise InputError("repo", f"no lock file ({' or '.join(LOCK_NAMES)}) at the repository root",
+    raise InputError("repo_url", f"no lock file ({' or '.join(LOCK_NAMES)}) at the repository root",
                      "commit a pinned requirements.lock (uv pip compile --generate-hashes)")
 
 

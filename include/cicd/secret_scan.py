@@ -11,6 +11,7 @@ from pathlib import Path
 
 from include.cicd.proc import ToolMissing, run, tool
 from include.cicd.results import Status, result
+from include.common.reports import write_report
 
 BASELINE = ".secrets.baseline"
 
@@ -50,8 +51,8 @@ def run_secrets(checkout: Path, report: Path) -> dict:
     baseline_path = checkout / BASELINE
     baseline = json.loads(baseline_path.read_text()) if baseline_path.exists() else None
     new, accepted = compare(found, baseline)
-    (report / "secrets.json").write_text(json.dumps({"new": new, "accepted_by_baseline": accepted,
-                                                     "baseline": BASELINE if baseline else None}, indent=2))
+    write_report(report, "secrets.json", {"new": new, "accepted_by_baseline": accepted,
+                                          "baseline": BASELINE if baseline else None})
     note = "" if baseline else f" (no {BASELINE} in the repo: every secret is new)"
     if new:
         msg = f"{len(new)} new secret(s) not in the baseline{note}: " + ", ".join(f"{f['file']}:{f['line']}" for f in new[:5])
