@@ -31,7 +31,7 @@ from e2e.official_api import OfficialAPI  # noqa: E402
 
 def one_run(api: OfficialAPI, workers: int, trials: int, seed: int) -> dict:
     run = api.trigger(TRAIN, {"model_name": "bench-stack-hpo", "experiment": "bench-stack-hpo", "n_trials": trials,
-                              "workers": workers, "seed": seed, "timeout": 1800, "min_metric": 0.5})
+                              "workers": workers, "seed": seed, "tuning_timeout": 1800, "min_metric": 0.5})
     done = api.wait_for_run(TRAIN, run["dag_run_id"], timeout=1800)
     tunes = [t for t in api.task_instances(TRAIN, run["dag_run_id"]) if t["task_id"] == "tune"]
     return {"state": done["state"],

@@ -6,8 +6,6 @@ from __future__ import annotations
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 
-DEFAULT_MODEL_NAME = "delivery-classifier"
-DEFAULT_EXPERIMENT = "delivery-classifier"
 DEFAULT_METRIC = "roc_auc"
 METRICS = ("roc_auc", "accuracy", "f1", "log_loss")
 # Metrics where a lower value is better (the policy flips the comparison for them).

@@ -46,12 +46,9 @@ class DriftConfig:
     max_sample: int = 200_000
 
     def __post_init__(self):
-        if self.numeric_method not in NUMERIC_METHODS:
-            raise InputError("numeric_method", f"{self.numeric_method!r} is unknown", f"use one of {NUMERIC_METHODS}")
-        if self.categorical_method not in CATEGORICAL_METHODS:
-            raise InputError(
-                "categorical_method", f"{self.categorical_method!r} is unknown", f"use one of {CATEGORICAL_METHODS}"
-            )
+        for name, methods in (("numeric_method", NUMERIC_METHODS), ("categorical_method", CATEGORICAL_METHODS)):
+            if getattr(self, name) not in methods:
+                raise InputError(name, f"{getattr(self, name)!r} is unknown", f"use one of {methods}")
         if not 0 < self.drift_share <= 1:
             raise InputError("drift_share", f"{self.drift_share} is outside (0, 1]", "give a fraction such as 0.5")
 

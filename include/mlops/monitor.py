@@ -1,6 +1,7 @@
 """The drift check of one production batch against the champion (the drift monitor's work).
 
-The ``MlflowClient`` is passed in. The champion's reference statistics come from its training
+The ``MlflowClient`` is passed in; the champion loads through the ``mlflow`` module, so the
+caller points it at the store first. The champion's reference statistics come from its training
 run's artifact ``reference/reference_stats.json``.
 """
 
@@ -12,28 +13,51 @@ from pathlib import Path
 from typing import Any
 
 from include.common.errors import InputError
-from include.mlops.constants import CHAMPION, DEFAULT_METRIC, LABEL, REFERENCE_ARTIFACT
+from include.common.events import RetrainRequested
+from include.common.reports import write_report
+from include.mlops.constants import CATEGORICAL_FEATURES, CHAMPION, DEFAULT_METRIC, FEATURES, LABEL, REFERENCE_ARTIFACT
 from include.mlops.drift import DriftConfig, compute_drift
 
-__all__ = ["CHAMPION", "config_from_params", "run_drift_check"]
+# Drift monitor params that are DriftConfig fields of the same name.
+CONFIG_PARAMS = ("numeric_method", "categorical_method", "small_sample", "p_value", "psi_warn", "psi_alert",
+                 "drift_share", "max_performance_decay")
 
 
 def config_from_params(params: dict[str, Any]) -> DriftConfig:
-    """A :class:`DriftConfig` from the drift monitor's DAG params (missing keys keep defaults)."""
-    mapping = {
-        "numeric_method": "numeric_method",
-        "categorical_method": "categorical_method",
-        "small_sample": "small_sample",
-        "p_value": "p_value",
-        "psi_warn": "psi_warn",
-        "psi_alert": "psi_alert",
-        "drift_share": "drift_share",
-        "max_performance_decay": "max_performance_decay",
-    }
-    kwargs = {field: params[key] for key, field in mapping.items() if key in params}
+    """A :class:`DriftConfig` from the drift monitor's DAG params (missing keys keep defaults).
+
+    ``distance_threshold`` sets both distance thresholds (normed Wasserstein and Jensen-Shannon).
+    """
+    kwargs = {name: params[name] for name in CONFIG_PARAMS if name in params}
     if "distance_threshold" in params:
-        kwargs["wasserstein"] = kwargs["jensenshannon"] = float(params["distance_threshold"])
+        kwargs["wasserstein"] = kwargs["jensenshannon"] = params["distance_threshold"]
     return DriftConfig(**kwargs)
+
+
+def retrain_request(result: dict[str, Any]) -> RetrainRequested | None:
+    """The ``retrain_requested`` event of a drift check's result, or None when no retraining is due.
+
+    ``data_path`` is set only for a labelled batch: that one can be trained on.
+    """
+    if not result["retrain"]:
+        return None
+    return RetrainRequested(
+        batch_path=result["batch_path"], batch_sha256=result["batch_sha256"], drift_share=result["drift_share"],
+        champion_version=result["champion_version"], dag_run_id=result["dag_run_id"],
+        drifted_features=result["drifted_features"], report_html=result["report_html"],
+        data_path=result["batch_path"] if result.get("has_label") else "",
+    )
+
+
+def predict_batch(model_uri: str, frame):
+    """Positive-class probabilities of the model at ``model_uri`` for a batch (features only)."""
+    import mlflow
+
+    model = mlflow.sklearn.load_model(model_uri)
+    X = frame.reindex(columns=list(FEATURES)).copy()
+    for col in CATEGORICAL_FEATURES:
+        X[col] = X[col].astype(str)
+    return model.predict_proba(X)[:, 1]
 
 
 def load_reference(client, run_id: str, dst: Path) -> dict[str, Any]:
@@ -56,7 +80,7 @@ def run_drift_check(*, client, champion: dict[str, Any], batch_path: str, report
 
     ``champion`` is the dict from ``MlflowHook.get_alias_version``. Returns a JSON-able summary.
     """
-    from include.mlops import reports, steps, training
+    from include.mlops import reports, training
     from include.mlops.data import read_batch
 
     folder = Path(report_folder)
@@ -64,7 +88,7 @@ def run_drift_check(*, client, champion: dict[str, Any], batch_path: str, report
     reference = load_reference(client, champion["run_id"], folder / "reference")
     frame = read_batch(batch_path)
     model_uri = f"models:/{champion['name']}@{CHAMPION}"
-    predictions = steps.predict_batch(model_uri, frame)
+    predictions = predict_batch(model_uri, frame)
     has_label = LABEL in frame.columns and frame[LABEL].notna().all() and frame[LABEL].nunique() > 1
     current_perf = None
     if has_label:
@@ -84,9 +108,8 @@ def run_drift_check(*, client, champion: dict[str, Any], batch_path: str, report
         plots["prediction"] = reports.drift_plot("prediction", reference["prediction"], predictions, "numeric")
     facts = {"batch": batch_path, "rows": len(frame), "model": f"{champion['name']} v{champion['version']} "
              f"(@{CHAMPION})", "champion run": champion["run_id"], **(context or {})}
-    json_path = reports.write_json({"context": facts, **data}, folder / "drift.json")
-    html_path = folder / "drift.html"
-    html_path.write_text(reports.drift_html(data, plots, facts))
+    json_path = write_report(folder, "drift.json", {"context": facts, **data})
+    html_path = write_report(folder, "drift.html", reports.drift_html(data, plots, facts))
 
     # Log to MLflow against the champion: a monitoring run in the champion's experiment, tagged
     # with the model version, and the latest drift share as a model-version tag.

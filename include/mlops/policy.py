@@ -13,7 +13,8 @@ A challenger is *blessed* (may become ``champion``) when
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import Any
 
 from include.common.errors import InputError
 from include.mlops.constants import LOWER_IS_BETTER, METRICS
@@ -33,15 +34,18 @@ class PromotionPolicy:
             raise InputError("thresholds", "max_regression and min_improvement must be >= 0", "give non-negative deltas")
 
 
+def policy_from_params(params: dict[str, Any]) -> PromotionPolicy:
+    """The :class:`PromotionPolicy` of mlops_train_register's params."""
+    return PromotionPolicy(metric=params["target_metric"], min_value=params["min_metric"],
+                           max_regression=params["max_regression"], min_improvement=params["min_improvement"])
+
+
 @dataclass
 class Decision:
     blessed: bool
     reasons: list[str] = field(default_factory=list)
     challenger_value: float | None = None
     champion_value: float | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def decide(policy: PromotionPolicy, challenger: float | None, champion: float | None = None) -> Decision:

@@ -1,13 +1,14 @@
-"""Report writers: JSON for machines, self-contained HTML (inline PNG plots) for people."""
+"""Report pages for people: self-contained HTML (inline PNG plots) for validation and drift.
+
+They return the page as a string; ``include.common.reports.write_report`` writes it (and the JSON
+next to it) into the run's report folder.
+"""
 
 from __future__ import annotations
 
 import base64
 import html
 import io
-import json
-import math
-from pathlib import Path
 from typing import Any
 
 _STYLE = """<style>
@@ -16,24 +17,6 @@ td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;font-size:14px}th{ba
 .ok{color:#176f2c;font-weight:bold}.bad{color:#b00020;font-weight:bold}.warn{color:#a15c00;font-weight:bold}
 code{background:#f6f6f6;padding:1px 4px}img{max-width:480px;margin:4px;border:1px solid #eee}
 </style>"""
-
-
-def write_json(data: Any, path: str | Path) -> Path:
-    """Write ``data`` as pretty JSON (NaN becomes null) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(data), indent=2, sort_keys=True, default=str) + "\n")
-    return path
-
-
-def _finite(obj):
-    if isinstance(obj, dict):
-        return {str(k): _finite(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_finite(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
 
 
 def _e(value: Any) -> str:
@@ -46,6 +29,17 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return _e(value)
+
+
+def _facts(facts: dict[str, Any]) -> str:
+    """A two-column table of facts (name, value)."""
+    return "<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts.items()) + "</table>"
+
+
+def _page(title: str, body: str) -> str:
+    """A complete HTML page with the shared style."""
+    head = f"<meta charset='utf-8'><title>{_e(title)}</title>{_STYLE}"
+    return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
 
 
 def validation_html(outcome, batch: dict[str, Any]) -> str:
@@ -70,14 +64,13 @@ def validation_html(outcome, batch: dict[str, Any]) -> str:
             f"<td>{_e(observed)}</td><td>{_e(unexpected)}</td><td>{_e(examples[:5])}</td><td>{_e(exc[:160])}</td></tr>"
         )
     failures = "".join(f"<li>{_e(f.line())}</li>" for f in outcome.failures) or "<li>none</li>"
-    facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in batch.items())
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Validation {_e(batch.get('path', ''))}</title>"
-        f"{_STYLE}</head><body><h1>Data validation: {verdict}</h1>"
+    return _page(
+        f"Validation {batch.get('path', '')}",
+        f"<h1>Data validation: {verdict}</h1>"
         f"<p>{outcome.successful} of {outcome.evaluated} expectations passed (suite <code>delivery_batch</code>, "
-        f"Great Expectations).</p><h2>Batch</h2><table>{facts}</table><h2>Failed expectations</h2><ul>{failures}</ul>"
+        f"Great Expectations).</p><h2>Batch</h2>{_facts(batch)}<h2>Failed expectations</h2><ul>{failures}</ul>"
         "<h2>All expectations</h2><table><tr><th>result</th><th>expectation</th><th>arguments</th><th>observed</th>"
-        f"<th>unexpected</th><th>examples</th><th>error</th></tr>{''.join(rows)}</table></body></html>"
+        f"<th>unexpected</th><th>examples</th><th>error</th></tr>{''.join(rows)}</table>",
     )
 
 
@@ -155,13 +148,12 @@ def drift_html(report: dict[str, Any], plots: dict[str, str], context: dict[str,
             f"{'<span class=bad>decayed</span>' if perf['decayed'] else 'ok'}</p>"
         )
     images = "".join(f"<div><img alt='{_e(k)}' src='data:image/png;base64,{v}'></div>" for k, v in plots.items())
-    facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in context.items())
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Drift report</title>{_STYLE}</head><body>"
+    return _page(
+        "Drift report",
         f"<h1>Drift: {verdict}</h1><p>{len(report['drifted_features'])} of {len(report['features'])} features drifted "
         f"(share {report['drift_share']:.2f}, threshold {report['threshold_share']}). Retrain requested: "
-        f"<b>{'yes' if report['retrain'] else 'no'}</b>.</p><table>{facts}</table>"
+        f"<b>{'yes' if report['retrain'] else 'no'}</b>.</p>{_facts(context)}"
         "<h2>Features</h2><table><tr><th>feature</th><th>kind</th><th>method</th><th>statistic</th><th>p-value</th>"
         f"<th>threshold</th><th>PSI</th><th>result</th><th>note</th></tr>{''.join(rows)}</table>{extra}"
-        f"<h2>Drifted features</h2>{images or '<p>none</p>'}</body></html>"
+        f"<h2>Drifted features</h2>{images or '<p>none</p>'}",
     )

@@ -47,6 +47,14 @@ def trial_logger(client, experiment_id: str, parent_run_id: str | None, *, worke
     return callback
 
 
+def parent_run(client, experiment_id: str, study_name: str, dag_run_id: str) -> str:
+    """The id of the MLflow run the trials of ``study_name`` nest under: found by its tag (a retry), else created."""
+    found = client.search_runs([experiment_id], filter_string=f"tags.`delivery.study` = '{study_name}'", max_results=1)
+    run = found[0] if found else client.create_run(
+        experiment_id, tags={"mlflow.runName": "hpo", "delivery.study": study_name, "delivery.dag_run_id": dag_run_id})
+    return run.info.run_id
+
+
 def lineage_tags(lineage: dict[str, Any]) -> dict[str, str]:
     """Lineage facts as MLflow tags (``delivery.<key>``), strings only, empty values dropped."""
     return {f"delivery.{k}": str(v) for k, v in lineage.items() if v not in (None, "")}

@@ -17,13 +17,13 @@ The sampler is a seeded TPE (seed + worker index, so workers do not propose the 
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from include.common.errors import InputError
 
-COUNTED_STATES = ("COMPLETE", "PRUNED")
 HEARTBEAT_INTERVAL = 5
 GRACE_PERIOD = 20
 
@@ -39,7 +39,7 @@ def storage(url: str, *, heartbeat_interval: int = HEARTBEAT_INTERVAL, grace_per
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    from include.mlops.stores import enable_wal
+    from include.mlops.sqlite_wal import enable_wal
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     kwargs: dict[str, Any] = {}
@@ -80,6 +80,11 @@ def _open_racing_schema_creation(open_storage: Callable, attempts: int = 4):
             time.sleep(0.2 * attempt)
 
 
+def study_name(dag_id: str, dag_run_id: str) -> str:
+    """The study of one DAG run, in the characters Optuna and MLflow tag filters accept."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{dag_id}__{dag_run_id}")
+
+
 def create_study(storage_obj, study_name: str, *, trial_budget: int, timeout_s: float, direction: str = "maximize"):
     """Create the study (or load it when it exists: a retry) and fix its shared budgets once."""
     import optuna
@@ -87,12 +92,12 @@ def create_study(storage_obj, study_name: str, *, trial_budget: int, timeout_s: 
     if trial_budget < 1:
         raise InputError("n_trials", f"{trial_budget} is less than 1", "ask for at least one trial")
     if timeout_s <= 0:
-        raise InputError("timeout", f"{timeout_s} s is not positive", "give a time budget in seconds")
+        raise InputError("tuning_timeout", f"{timeout_s} s is not positive", "give a time budget in seconds")
     study = optuna.create_study(storage=storage_obj, study_name=study_name, direction=direction, load_if_exists=True)
     attrs = study.user_attrs
     if "trial_budget" not in attrs:
-        study.set_user_attr("trial_budget", int(trial_budget))
-        study.set_user_attr("deadline", time.time() + float(timeout_s))
+        study.set_user_attr("trial_budget", trial_budget)
+        study.set_user_attr("deadline", time.time() + timeout_s)
     return study
 
 
@@ -144,16 +149,12 @@ def cv_objective(train_frame, *, n_folds: int = 3, seed: int = 0) -> Callable:
     return objective
 
 
-def objective_from_file(*, data_path: str, seed: int = 0, n_folds: int | str = 3,
-                        test_size: float | str = 0.25) -> Callable:
-    """The CV objective on the training split of a batch file (the held-out split is never seen).
-
-    Numbers may arrive as strings (rendered templates).
-    """
+def objective_from_file(*, data_path: str, seed: int = 0, n_folds: int = 3, test_size: float = 0.25) -> Callable:
+    """The CV objective on the training split of a batch file (the held-out split is never seen)."""
     from include.mlops.data import read_batch, split
 
-    train, _ = split(read_batch(data_path), seed=int(seed), test_size=float(test_size))
-    return cv_objective(train, n_folds=int(n_folds), seed=int(seed))
+    train, _ = split(read_batch(data_path), seed=seed, test_size=test_size)
+    return cv_objective(train, n_folds=n_folds, seed=seed)
 
 
 def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0, host: str = "",

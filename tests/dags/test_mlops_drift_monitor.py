@@ -19,14 +19,14 @@ BATCHES = Path(__file__).parent / "mlops_batches"
 def champion(mlops_env, mlflow_client):
     """A champion trained and logged by the training step itself (with its reference statistics)."""
     from delivery.hooks.mlflow import MlflowHook
-    from include.mlops import steps
+    from include.mlops.training_run import train_and_log
     from include.mlops.demo import default_training_path
 
     hook = MlflowHook()
     hook.activate()
     folder = mlops_env["tmp"] / "train-report"
     folder.mkdir()
-    trained = steps.train_and_log(
+    trained = train_and_log(
         data_path=str(default_training_path()),
         best_params={"n_estimators": 40, "max_depth": 6, "min_samples_leaf": 2, "max_features": "sqrt"},
         trials=[(0, 0.98, "COMPLETE")], experiment_id=hook.ensure_experiment("drift-test"),

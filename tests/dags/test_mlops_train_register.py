@@ -63,7 +63,7 @@ def test_clean_batch_becomes_champion_with_lineage_and_reports(airflow_db, mlops
     events = asset_events(result.run_id, "model_promoted")
     assert len(events) == 1
     extra = events[0]["extra"]
-    assert extra["model_name"] == MODEL and extra["version"] == "1" and extra["run_id"] == champion.run_id
+    assert extra["model_name"] == MODEL and extra["version"] == "1" and extra["mlflow_run_id"] == champion.run_id
     assert extra["data_sha256"] == file_sha256(data) and extra["dag_run_id"] == result.run_id
 
 

@@ -69,7 +69,7 @@ def test_a_worker_killed_mid_tuning_is_retried_on_the_other_worker(native_stack,
     api.end_active_runs(TRAIN)
     api.unpause(TRAIN)
     run = api.trigger(TRAIN, {"model_name": name, "experiment": name, "n_trials": 12, "workers": 1,
-                              "min_metric": 0.5, "timeout": 900})
+                              "min_metric": 0.5, "tuning_timeout": 900})
     run_id = run["dag_run_id"]
     tune = api.wait_for_task(TRAIN, run_id, "tune", {"running"}, timeout=600)
     mlflow = _mlflow(native_stack)
@@ -169,7 +169,7 @@ def test_a_postgres_restart_mid_run_loses_nothing_recorded(native_stack, stack_a
     api.end_active_runs(TRAIN)
     api.unpause(TRAIN)
     run = api.trigger(TRAIN, {"model_name": name, "experiment": name, "n_trials": 10, "workers": 1,
-                              "min_metric": 0.5, "timeout": 900})
+                              "min_metric": 0.5, "tuning_timeout": 900})
     run_id = run["dag_run_id"]
     api.wait_for_task(TRAIN, run_id, "tune", {"running"}, timeout=600)
     mlflow = _mlflow(native_stack)

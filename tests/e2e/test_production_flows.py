@@ -159,7 +159,7 @@ def test_a_pushed_image_reaches_the_live_deployment_by_its_full_reference(native
     api.pause(IMAGE_UPDATE)
     api.unpause(CICD)
     began = time.monotonic()
-    build = api.trigger(CICD, {"repo": f"{native_stack.urls['git']}/app.git", "ref": "main", "image": name})
+    build = api.trigger(CICD, {"repo_url": f"{native_stack.urls['git']}/app.git", "revision": "main", "image": name})
     built = api.wait_for_run(CICD, build["dag_run_id"], timeout=1200)
     build_s = time.monotonic() - began
     assert built["state"] == "success", api.task_states(CICD, build["dag_run_id"])

@@ -112,7 +112,7 @@ def test_a_dag_run_over_rest_with_the_official_client_runs_on_the_celery_workers
         runs = DagRunApi(api)
         began = time.monotonic()
         run = runs.trigger_dag_run(DAG_ID, TriggerDAGRunPostBody(
-            logical_date=None, conf={"repo": repo, "branch": "main", "timeout": 120}))
+            logical_date=None, conf={"repo_url": repo, "branch": "main", "wait_timeout": 120}))
         deadline = time.monotonic() + 300
         while True:
             run = runs.get_dag_run(DAG_ID, run.dag_run_id)

@@ -24,11 +24,6 @@ mlflow is imported inside the methods: DAG files import this module at parse tim
 
 from __future__ import annotations
 
-if __name__ == "mlflow":  # imported by file name by Airflow's plugins manager: give the name back
-    from include.mlops.plugin_names import restore_library
-
-    restore_library(__name__)
-
 import os
 from functools import cached_property
 from pathlib import Path
@@ -159,7 +154,7 @@ class MlflowHook(BaseHook):
         """Point the ``mlflow`` module (fluent API) at this store and return an ``MlflowClient``."""
         import mlflow
 
-        from include.mlops.stores import enable_wal
+        from include.mlops.sqlite_wal import enable_wal
 
         cfg = self.config
         enable_wal(cfg["tracking_uri"])
@@ -176,7 +171,7 @@ class MlflowHook(BaseHook):
         """An ``MlflowClient`` bound to this store (new each call: clients are cheap, state is not)."""
         from mlflow.tracking import MlflowClient
 
-        from include.mlops.stores import enable_wal
+        from include.mlops.sqlite_wal import enable_wal
 
         enable_wal(self.config["tracking_uri"])
         return MlflowClient(tracking_uri=self.config["tracking_uri"], registry_uri=self.config.get("registry_uri"))
@@ -205,24 +200,9 @@ class MlflowHook(BaseHook):
 
         This is the call a "champion changed" sensor polls: compare ``version`` between pokes.
         """
-        from mlflow.exceptions import MlflowException
+        from include.mlops.registry import alias_version
 
-        client = self.get_client()
-        try:
-            mv = client.get_model_version_by_alias(name, alias)
-        except MlflowException as exc:
-            code = getattr(exc, "error_code", "")
-            if code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE") or "not found" in str(exc).lower():
-                return None
-            raise
-        return {
-            "name": mv.name,
-            "version": str(mv.version),
-            "run_id": mv.run_id,
-            "source": mv.source,
-            "aliases": list(getattr(mv, "aliases", []) or []),
-            "tags": dict(mv.tags or {}),
-        }
+        return alias_version(self.get_client(), name, alias)
 
     def test_connection(self) -> tuple[bool, str]:
         """(ok, message): can the tracking store be listed?"""

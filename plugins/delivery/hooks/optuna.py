@@ -12,11 +12,6 @@ optuna is imported inside the methods: DAG files import this module at parse tim
 
 from __future__ import annotations
 
-if __name__ == "optuna":  # imported by file name by Airflow's plugins manager: give the name back
-    from include.mlops.plugin_names import restore_library
-
-    restore_library(__name__)
-
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook

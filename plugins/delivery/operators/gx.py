@@ -9,6 +9,8 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from delivery.failures import step
+
 
 class GXValidateOperator(BaseOperator):
     """Validate a batch file with the project's expectation suite (``include.mlops.suite``).
@@ -45,17 +47,18 @@ class GXValidateOperator(BaseOperator):
         self.report_folder = report_folder
         self.quarantine = quarantine
 
+    @step("validate")
     def execute(self, context) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
+        from delivery.runs import report_folder
         from include.common.errors import InputError
-        from include.common.paths import report_dir, state_dir
+        from include.common.paths import state_dir
+        from include.common.reports import write_report
         from include.mlops import data, reports, suite
 
-        dag_id, run_id = context["dag"].dag_id, context["run_id"]
-        folder = Path(self.report_folder) if self.report_folder else report_dir(dag_id, run_id)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = Path(str(self.data_path))
+        folder = Path(self.report_folder) if self.report_folder else report_folder(context)
+        path = Path(self.data_path)
         options = suite.SuiteOptions(**{"require_label": self.require_label, **self.suite_options})
         batch: dict[str, Any] = {"path": str(path)}
         try:
@@ -64,9 +67,8 @@ class GXValidateOperator(BaseOperator):
             outcome = suite.validate_frame(frame, options)
         except InputError as exc:
             outcome = suite.read_failure_outcome(str(exc))
-        json_path = reports.write_json({"batch": batch, **outcome.raw}, folder / "validation.json")
-        html_path = folder / "validation.html"
-        html_path.write_text(reports.validation_html(outcome, batch))
+        json_path = write_report(folder, "validation.json", {"batch": batch, **outcome.raw})
+        html_path = write_report(folder, "validation.html", reports.validation_html(outcome, batch))
         for line in outcome.summary_lines():
             self.log.info("%s", line)
         self.log.info("Validation report: %s (JSON: %s)", html_path, json_path)
@@ -83,7 +85,7 @@ class GXValidateOperator(BaseOperator):
             return result
         quarantined = None
         if self.quarantine and path.is_file():
-            qdir = state_dir() / "quarantine" / dag_id / folder.name
+            qdir = state_dir() / "quarantine" / context["ti"].dag_id / folder.name
             qdir.mkdir(parents=True, exist_ok=True)
             quarantined = qdir / path.name
             shutil.copy2(path, quarantined)

@@ -9,16 +9,13 @@ Usage in a DAG (N workers, one study, one shared trial budget)::
 
 from __future__ import annotations
 
-if __name__ == "optuna":  # imported by file name by Airflow's plugins manager: give the name back
-    from include.mlops.plugin_names import restore_library
-
-    restore_library(__name__)
-
 import importlib
 from collections.abc import Sequence
 from typing import Any
 
 from airflow.sdk import BaseOperator
+
+from delivery.failures import step
 
 
 def _load(dotted: str):
@@ -35,7 +32,7 @@ class OptunaTuneOperator(BaseOperator):
     :param study_name: the study shared by all workers. (templated)
     :param data_path: the training batch handed to the objective factory. (templated)
     :param n_trials: total trial budget of the study (shared by all workers). (templated)
-    :param timeout: total time budget of the study in seconds (fixed at creation). (templated)
+    :param tuning_timeout: total time budget of the study in seconds (fixed at creation). (templated)
     :param worker: this worker's index (seeds its sampler as ``seed + worker``).
     :param seed: base seed of the sampler and the CV folds. (templated)
     :param objective_factory: ``"module:function"`` called as ``f(data_path=..., seed=..., **objective_kwargs)``
@@ -49,7 +46,8 @@ class OptunaTuneOperator(BaseOperator):
     """
 
     template_fields: Sequence[str] = (
-        "study_name", "data_path", "n_trials", "timeout", "seed", "objective_kwargs", "experiment_name", "parent_run_id"
+        "study_name", "data_path", "n_trials", "tuning_timeout", "seed", "objective_kwargs", "experiment_name",
+        "parent_run_id",
     )
     ui_color = "#e6f0ff"
 
@@ -58,10 +56,10 @@ class OptunaTuneOperator(BaseOperator):
         *,
         study_name: str,
         data_path: str,
-        n_trials: int | str = 12,
-        timeout: float | str = 600,
+        n_trials: int = 12,
+        tuning_timeout: float = 600,
         worker: int = 0,
-        seed: int | str = 0,
+        seed: int = 0,
         objective_factory: str = "include.mlops.tuning:objective_from_file",
         objective_kwargs: dict[str, Any] | None = None,
         direction: str = "maximize",
@@ -75,7 +73,7 @@ class OptunaTuneOperator(BaseOperator):
         self.study_name = study_name
         self.data_path = data_path
         self.n_trials = n_trials
-        self.timeout = timeout
+        self.tuning_timeout = tuning_timeout
         self.worker = worker
         self.seed = seed
         self.objective_factory = objective_factory
@@ -86,29 +84,29 @@ class OptunaTuneOperator(BaseOperator):
         self.experiment_name = experiment_name
         self.parent_run_id = parent_run_id
 
+    @step("tune")
     def execute(self, context) -> dict[str, Any]:
         from delivery.hooks.optuna import OptunaHook
         from include.mlops import tuning
 
         storage = OptunaHook(self.optuna_conn_id).get_storage()
-        study = tuning.create_study(storage, str(self.study_name), trial_budget=int(self.n_trials),
-                                    timeout_s=float(self.timeout), direction=self.direction)
-        seed = int(self.seed)
-        objective = _load(self.objective_factory)(data_path=str(self.data_path), seed=seed, **self.objective_kwargs)
+        study = tuning.create_study(storage, self.study_name, trial_budget=self.n_trials,
+                                    timeout_s=self.tuning_timeout, direction=self.direction)
+        objective = _load(self.objective_factory)(data_path=self.data_path, seed=self.seed, **self.objective_kwargs)
         callbacks = []
         if self.experiment_name:
             from delivery.hooks.mlflow import MlflowHook
             from include.mlops.tracking import trial_logger
 
             hook = MlflowHook(self.mlflow_conn_id)
-            exp_id = hook.ensure_experiment(str(self.experiment_name))
+            exp_id = hook.ensure_experiment(str(self.experiment_name))  # a name that looks like a number renders as one
             callbacks.append(trial_logger(hook.get_client(), exp_id, self.parent_run_id or None, worker=self.worker))
         already = tuning.counted_trials(study)
         self.log.info("Worker %s joins study %r: %s of %s trials already counted", self.worker, study.study_name,
                       already, study.user_attrs["trial_budget"])
         # The host name Airflow recorded for this task instance (delivery.hostname on the stack).
         host = getattr(context.get("ti"), "hostname", None) or ""
-        result = tuning.run_worker(study, objective, worker=int(self.worker), seed=seed, host=host,
+        result = tuning.run_worker(study, objective, worker=self.worker, seed=self.seed, host=host,
                                    callbacks=callbacks)
         self.log.info(
             "Worker %s on %s ran %s trial(s) (%s complete, %s pruned, %s failed); study now %s complete + %s pruned; "

@@ -14,7 +14,7 @@ BATCHES = Path(__file__).parents[3] / "dags" / "mlops_batches"
 
 
 def _context(run_id="manual__t1"):
-    return {"dag": SimpleNamespace(dag_id="mlops_test"), "run_id": run_id}
+    return {"ti": SimpleNamespace(dag_id="mlops_test"), "run_id": run_id}
 
 
 @pytest.fixture

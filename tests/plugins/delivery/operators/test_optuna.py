@@ -24,8 +24,8 @@ def test_two_workers_in_sequence_use_the_budget_once(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_OPTUNA_DEFAULT", json.dumps({"conn_type": "optuna",
                                                                   "extra": {"url": f"sqlite:///{tmp_path / 'o.db'}"}}))
     data = _train_file(tmp_path)
-    kwargs = dict(task_id="tune", study_name="s", data_path=str(data), n_trials="3", timeout="300", seed="0",
-                  objective_kwargs={"n_folds": "2"})
+    kwargs = dict(task_id="tune", study_name="s", data_path=str(data), n_trials=3, tuning_timeout=300, seed=0,
+                  objective_kwargs={"n_folds": 2})
     first = OptunaTuneOperator(worker=0, **kwargs).execute({})
     second = OptunaTuneOperator(worker=1, **kwargs).execute({})
     assert first["complete"] + first["pruned"] == 3
@@ -35,8 +35,8 @@ def test_two_workers_in_sequence_use_the_budget_once(tmp_path, monkeypatch):
 WORKER = """
 import json, sys
 from delivery.operators.optuna import OptunaTuneOperator
-out = OptunaTuneOperator(task_id="tune", study_name=sys.argv[1], data_path=sys.argv[2], n_trials="6",
-                         timeout="300", worker=int(sys.argv[3]), objective_kwargs={"n_folds": "2"}).execute({})
+out = OptunaTuneOperator(task_id="tune", study_name=sys.argv[1], data_path=sys.argv[2], n_trials=6,
+                         tuning_timeout=300, worker=int(sys.argv[3]), objective_kwargs={"n_folds": 2}).execute({})
 print("RESULT " + json.dumps(out))
 """
 

@@ -1,19 +1,57 @@
-"""The training pipeline's work, one function per step; the operators and tasks call these.
+"""One run of mlops_train_register, step by step: plan the search, train the best trial, log it.
 
-Each takes plain values (paths, dicts, ids) and returns a JSON-able dict for XCom. MLflow is used
-through the ``mlflow`` module after the caller (the MLflow hook) pointed it at the store.
+Each function takes plain values (paths, dicts, ids) and the clients it needs (an Optuna storage,
+an ``MlflowClient``), and returns a JSON-able dict for XCom. Training logs through the ``mlflow``
+module, so the caller (the MLflow hook's ``activate()``) points it at the store first.
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from include.common.errors import InputError
+from include.common.reports import write_report
 from include.mlops import data as data_mod
-from include.mlops.constants import CATEGORICAL_FEATURES, LABEL, NUMERIC_FEATURES, REFERENCE_ARTIFACT
+from include.mlops import tracking, tuning
+from include.mlops.constants import CATEGORICAL_FEATURES, NUMERIC_FEATURES, REFERENCE_ARTIFACT
+
+
+def plan_search(storage, client, *, experiment_id: str, dag_id: str, dag_run_id: str, trial_budget: int,
+                timeout_s: float) -> dict[str, str]:
+    """Create the run's Optuna study (budgets fixed once) and the MLflow parent run of its trials.
+
+    A retry finds both again: the study by its name, the parent run by its ``delivery.study`` tag.
+    """
+    name = tuning.study_name(dag_id, dag_run_id)
+    tuning.create_study(storage, name, trial_budget=trial_budget, timeout_s=timeout_s)
+    return {"study_name": name, "parent_run_id": tracking.parent_run(client, experiment_id, name, dag_run_id)}
+
+
+def train_best(storage, client, *, study_name: str, parent_run_id: str, batch: dict[str, Any], experiment_id: str,
+               report_folder: str | Path, dag_id: str, dag_run_id: str, seed: int = 0) -> dict[str, Any]:
+    """Train the study's best parameters on ``batch`` (a :func:`include.mlops.data.snapshot`) and close the search.
+
+    Raises :class:`InputError` when no trial completed within the budget (nothing to train).
+    """
+    import optuna
+
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    if not any(t.state.name == "COMPLETE" for t in study.trials):
+        raise InputError("tuning_timeout / n_trials", "no trial completed within the budget",
+                         "raise the tuning_timeout or n_trials params")
+    folder = Path(report_folder)
+    result = train_and_log(
+        data_path=batch["path"], best_params=study.best_params, trials=tuning.trial_rows(study),
+        experiment_id=experiment_id, report_folder=folder,
+        lineage={"data_sha256": batch["sha256"], "data_path": batch["path"], "data_rows": batch["rows"],
+                 "validation_report": str(folder / "validation.html"), "dag_id": dag_id,
+                 "dag_run_id": dag_run_id, "optuna_study": study_name},
+        seed=seed, parent_run_id=parent_run_id,
+    )
+    client.set_terminated(parent_run_id)
+    return result
 
 
 def project_git_sha() -> str:
@@ -50,7 +88,6 @@ def train_and_log(
     from mlflow.models import infer_signature
 
     from include.mlops import drift, training
-    from include.mlops.tracking import lineage_tags
 
     report = Path(report_folder)
     frame = data_mod.read_batch(data_path)
@@ -67,12 +104,10 @@ def train_and_log(
         train, list(NUMERIC_FEATURES), list(CATEGORICAL_FEATURES), seed=seed,
         predictions=held_pred, performance=metrics,
     )
-    ref_path = report / "reference_stats.json"
-    ref_path.write_text(json.dumps(reference))
-    importance = training.feature_importance(model)
-    (report / "feature_importance.json").write_text(json.dumps(importance, indent=2))
+    ref_path = write_report(report, "reference_stats.json", reference)
+    importance_path = write_report(report, "feature_importance.json", training.feature_importance(model))
 
-    tags = lineage_tags({**lineage, "git_sha": lineage.get("git_sha") or project_git_sha()})
+    tags = tracking.lineage_tags({**lineage, "git_sha": lineage.get("git_sha") or project_git_sha()})
     if parent_run_id:
         tags["mlflow.parentRunId"] = parent_run_id
     with mlflow.start_run(experiment_id=experiment_id, run_name="train-best", tags=tags) as run:
@@ -86,7 +121,7 @@ def train_and_log(
         for p in plots:
             mlflow.log_artifact(str(p), artifact_path="plots")
         mlflow.log_artifact(str(ref_path), artifact_path=str(Path(REFERENCE_ARTIFACT).parent))
-        mlflow.log_artifact(str(report / "feature_importance.json"))
+        mlflow.log_artifact(str(importance_path))
         example = X_train.head(5)
         signature = infer_signature(example, model.predict_proba(example)[:, 1])
         # cloudpickle: the models are our own (skops would refuse sklearn's tree type as untrusted).
@@ -109,79 +144,3 @@ def model_requirements() -> list[str]:
     from importlib.metadata import version
 
     return [f"{dist}=={version(dist)}" for dist in ("scikit-learn", "cloudpickle", "numpy", "pandas", "scipy")]
-
-
-def score_model(model_uri: str, held_out_path: str) -> dict[str, float]:
-    """Metrics of the model at ``model_uri`` on the held-out CSV (the gate's common ground)."""
-    import mlflow
-
-    from include.mlops import training
-
-    frame = data_mod.read_batch(held_out_path)
-    model = mlflow.sklearn.load_model(model_uri)
-    X, y = training.xy(frame)
-    return training.evaluate(model, X, y)
-
-
-def predict_batch(model_uri: str, frame):
-    """Positive-class probabilities of the model at ``model_uri`` for a batch (features only)."""
-    import mlflow
-
-    model = mlflow.sklearn.load_model(model_uri)
-    X = frame.reindex(columns=list(NUMERIC_FEATURES + CATEGORICAL_FEATURES)).copy()
-    for col in CATEGORICAL_FEATURES:
-        X[col] = X[col].astype(str)
-    return model.predict_proba(X)[:, 1]
-
-
-def require_label(frame, what: str) -> None:
-    if LABEL not in frame.columns:
-        raise InputError(what, f"the batch has no label column {LABEL!r}", "train on a labelled batch")
-
-
-def gate(client, *, name: str, version: str, challenger_metrics: dict[str, float], held_out_path: str,
-         policy) -> dict[str, Any]:
-    """Compare challenger ``version`` with the current champion on the same held-out data; tag the decision.
-
-    ``client`` is an ``MlflowClient``; ``policy`` an :class:`include.mlops.policy.PromotionPolicy`.
-    The decision and its reasons become model-version tags (``delivery.gate.*``).
-    """
-    from mlflow.exceptions import MlflowException
-
-    from include.mlops.constants import CHAMPION
-    from include.mlops.policy import decide
-
-    champion_version = None
-    champion_value = None
-    champion_metrics: dict[str, float] | None = None
-    try:
-        champ = client.get_model_version_by_alias(name, CHAMPION)
-        champion_version = str(champ.version)
-    except MlflowException:
-        champ = None
-    if champ is not None and champion_version != str(version):
-        champion_metrics = score_model(f"models:/{name}@{CHAMPION}", held_out_path)
-        champion_value = champion_metrics.get(policy.metric)
-    decision = decide(policy, challenger_metrics.get(policy.metric), champion_value)
-    tags = {
-        "delivery.gate.decision": "blessed" if decision.blessed else "rejected",
-        "delivery.gate.reasons": " | ".join(decision.reasons),
-        "delivery.gate.metric": policy.metric,
-        "delivery.gate.challenger_value": f"{decision.challenger_value}",
-        "delivery.gate.champion_version": champion_version or "none",
-        "delivery.gate.champion_value": f"{champion_value}" if champion_value is not None else "none",
-        "delivery.gate.policy": json.dumps(policy.__dict__, sort_keys=True),
-    }
-    for key, value in tags.items():
-        client.set_model_version_tag(name, str(version), key, value[:5000])
-    return {
-        "blessed": decision.blessed,
-        "reasons": decision.reasons,
-        "metric": policy.metric,
-        "challenger_value": decision.challenger_value,
-        "champion_value": champion_value,
-        "champion_version": champion_version,
-        "champion_metrics": champion_metrics,
-        "version": str(version),
-        "name": name,
-    }
