@@ -4,6 +4,10 @@ A field that another manager owns makes the server refuse with a conflict: that 
 (which fields, which manager) and the sync stops, unless ``force`` is set, which takes the
 fields over (``kubectl apply --server-side --force-conflicts``). A failing step stops the sync:
 later waves are never applied on top of a broken one.
+
+Each result carries the HTTP status of the API server's refusal, so a caller decides on the
+status, not on the text of a message: a step refused with 4xx only (invalid, forbidden, a
+conflict) is :attr:`ApplyFailed.refused`, and retrying it cannot help.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from include.gitops.client import ApplyConflict, Cluster, ClusterError
+from include.gitops.client import ApplyConflict, Cluster, ClusterError, NotServed
 from include.gitops.plan import Step, SyncPlan
 from include.gitops.types import LABEL_APP, ResourceKey
 
@@ -22,6 +26,7 @@ class ApplyResult:
     key: ResourceKey
     action: str  # created | configured | failed | conflict
     message: str = ""
+    status: int = 0  # the HTTP status of a refusal; 0: applied, or no answer from the API server
 
     def as_dict(self) -> dict[str, str]:
         return {"resource": str(self.key), "display": self.key.display, "action": self.action, "message": self.message}
@@ -32,9 +37,14 @@ class ApplyFailed(RuntimeError):
 
     def __init__(self, step: str, results: list[ApplyResult]):
         self.results = results
-        failed = [r for r in results if r.action in ("failed", "conflict")]
-        lines = "\n".join(f"  - {r.key.display}: {r.message}" for r in failed)
-        super().__init__(f"sync stopped in {step}: {len(failed)} resource(s) failed:\n{lines}")
+        self.failed = [r for r in results if r.action in ("failed", "conflict")]
+        lines = "\n".join(f"  - {r.key.display}: {r.message}" for r in self.failed)
+        super().__init__(f"sync stopped in {step}: {len(self.failed)} resource(s) failed:\n{lines}")
+
+    @property
+    def refused(self) -> bool:
+        """The API server refused every failed object with a 4xx (a conflict is a 409): final."""
+        return bool(self.failed) and all(400 <= r.status < 500 for r in self.failed)
 
 
 def with_ownership(obj: dict[str, Any], app: str) -> dict[str, Any]:
@@ -61,10 +71,13 @@ def apply_step(cluster: Cluster, step: Step, *, force: bool = False, existing: s
         try:
             cluster.apply(obj, force=force)
         except ApplyConflict as exc:
-            results.append(ApplyResult(key, "conflict", _conflict_message(exc)))
+            results.append(ApplyResult(key, "conflict", _conflict_message(exc), exc.status))
+            continue
+        except NotServed as exc:  # not (yet) in discovery: a retry, with discovery refreshed, may work
+            results.append(ApplyResult(key, "failed", str(exc)))
             continue
         except ClusterError as exc:
-            results.append(ApplyResult(key, "failed", str(exc)))
+            results.append(ApplyResult(key, "failed", str(exc), exc.status))
             continue
         created = existing is not None and key not in existing
         results.append(ApplyResult(key, "created" if created else "configured"))

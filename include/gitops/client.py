@@ -28,6 +28,11 @@ class ApplyConflict(ClusterError):
     """Server-side apply refused because another field manager owns a field (HTTP 409)."""
 
 
+class NotServed(ClusterError):
+    """The API server's discovery has no such kind (status 404 without a request: ``get`` of it
+    is None, like any 404). Not the server refusing an object: discovery may lag a new CRD."""
+
+
 @dataclass(frozen=True)
 class ResourceType:
     api_version: str
@@ -50,7 +55,7 @@ class Cluster:
         self.field_manager = field_manager
         self.timeout = timeout
         self._types: dict[tuple[str, str], ResourceType] | None = None
-        self.requests = 0  # how many API calls were made (for benchmarks and tests)
+        self.requests = 0  # how many API calls were made (read by bench/bench_gitops.py)
 
     # --- raw REST -----------------------------------------------------------------------
     def request(
@@ -115,8 +120,8 @@ class Cluster:
         if key not in self.resource_types():
             self.resource_types(refresh=True)
         if key not in self.resource_types():
-            raise ClusterError(f"the API server does not serve kind {kind!r} in apiVersion {api_version!r}", status=404,
-                               reason="NotFound")
+            raise NotServed(f"the API server does not serve kind {kind!r} in apiVersion {api_version!r}", status=404,
+                            reason="NotFound")
         return self.resource_types()[key]
 
     def type_for_key(self, key: ResourceKey) -> ResourceType:
@@ -126,7 +131,7 @@ class Cluster:
             self.resource_types(refresh=True)
             candidates = [t for (gv, kind), t in self.resource_types().items() if kind == key.kind and api_group(gv) == key.group]
         if not candidates:
-            raise ClusterError(f"the API server does not serve {key.display}", status=404, reason="NotFound")
+            raise NotServed(f"the API server does not serve {key.display}", status=404, reason="NotFound")
         return candidates[0]
 
     def namespaces(self) -> set[str]:

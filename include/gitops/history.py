@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from include.common.errors import InputError
 from include.common.paths import state_dir
@@ -80,6 +80,22 @@ def sync_result(*, error_step: str | None, health: str, waited: bool = True) -> 
     if error_step == "health" or (waited and health and health != "Healthy"):
         return health if health and health != "Healthy" else "Unknown"
     return "Succeeded"
+
+
+def entry_for_run(state: Mapping[str, Any], *, health: Mapping[str, Any], error: Mapping[str, Any] | None,
+                  run_id: str) -> HistoryEntry:
+    """The history entry of one sync run, from its state, its health wait and its first failure.
+
+    ``health`` is ``health.json`` (empty when the wait did not run); ``error`` is ``error.json``.
+    """
+    waited = health.get("status") not in ("not-waited", "plan-only")
+    return HistoryEntry(
+        app=state["app"], revision=state.get("sha", ""), resources=state.get("resources", []),
+        result=sync_result(error_step=error["step"] if error else None, health=health.get("health", ""), waited=waited),
+        repo_url=state["repo_url"], path=state["path"], requested="rollback" if state.get("rollback") else state["revision"],
+        started_at=state.get("started_at", ""), run_id=run_id, health=health.get("health", ""),
+        message=f"{error['step']}: {error['error']}" if error else health.get("message", ""),
+    )
 
 
 def was_healthy(entry: HistoryEntry) -> bool:

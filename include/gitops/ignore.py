@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from include.common.errors import InputError
@@ -156,19 +156,3 @@ def apply_ignore(
                 if live is not None:
                     _remove_owned(live, tree)
     return desired, live
-
-
-@dataclass
-class IgnoreNormalizer:
-    """The json-pointer part of the rules as a Normalizer (for use outside the diff)."""
-
-    rules: list[IgnoreRule] = field(default_factory=list)
-
-    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
-        key = ResourceKey.of(obj)
-        out = copy.deepcopy(obj)
-        for rule in self.rules:
-            if rule.matches(key):
-                for pointer in rule.json_pointers:
-                    remove_pointer(out, pointer)
-        return out

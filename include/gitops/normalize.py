@@ -34,13 +34,6 @@ class Normalizer(Protocol):
     def normalize(self, obj: dict[str, Any]) -> dict[str, Any]: ...
 
 
-class NoopNormalizer:
-    """The default: changes nothing."""
-
-    def normalize(self, obj: dict[str, Any]) -> dict[str, Any]:
-        return obj
-
-
 class ServerFieldsNormalizer:
     """Drops ``status`` and server-populated metadata; empty label/annotation maps go too."""
 

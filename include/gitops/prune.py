@@ -58,3 +58,22 @@ def prune(cluster: Cluster | None, to_prune: list[dict], protected: list[dict], 
         except ClusterError as exc:
             results.append(PruneResult(key, "failed", str(exc)))
     return results
+
+
+def describe(results: list[PruneResult], *, enabled: bool) -> list[str]:
+    """The task-log lines of a prune: one per object, and what ``prune=false`` left behind."""
+    lines = [f"{r.action:<12} {r.key.display} {r.message}" for r in results]
+    left = [r for r in results if r.action == "would-prune"]
+    if not enabled and left:
+        lines.append(f"prune=false: {len(left)} Extraneous resource(s) stay in the cluster; sync with prune=true to delete them")
+    return lines
+
+
+def failure_message(results: list[PruneResult]) -> str:
+    """Why the prune fails the sync ("" when every delete worked): the objects still there, and the fix."""
+    failed = [r for r in results if r.action == "failed"]
+    if not failed:
+        return ""
+    return (f"prune could not delete {len(failed)} resource(s): "
+            + "; ".join(f"{r.key.display}: {r.message}" for r in failed)
+            + ". They are still in the cluster. Fix the cause (permissions, finalizers), then sync again with prune=true")

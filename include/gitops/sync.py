@@ -1,9 +1,10 @@
 """The sync engine: the steps of one sync, each usable on its own (the DAG runs them as tasks).
 
-    prepare -> check (validate) -> compute_diff -> build plan -> apply waves -> prune -> health
+    prepare -> check (validate) -> compute_diff -> plan_sync -> apply_waves -> prune_app -> health
 
-Every function takes a :class:`~include.gitops.client.Cluster` (or None for plan-only) and
-plain data, and returns plain data.
+:func:`sync` runs them in a row (tests, benchmarks); ``gitops_manifest_sync`` runs the same
+functions one task each. Every function takes a :class:`~include.gitops.client.Cluster` (or
+None for plan-only) and plain data, and returns plain data.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from include.gitops import validate as validation
 from include.gitops.apply import ApplyResult, apply_plan, with_ownership
 from include.gitops.client import Cluster, ClusterError
 from include.gitops.diff import AppDiff, diff_app
-from include.gitops.health import HealthCode, HealthStatus, health_of, worst
+from include.gitops.health import HealthCode, HealthStatus
 from include.gitops.ignore import IgnoreRule
 from include.gitops.plan import Step, SyncPlan, build_plan
 from include.gitops.prune import PruneResult, candidates, prune
 from include.gitops.types import LABEL_APP, ResourceKey, SyncStatus
+from include.gitops.wait import wait_healthy
+
+Say = Callable[[str], None]
 
 # Kinds always searched for Extraneous objects, besides the kinds in Git and in the history.
 PRUNE_KINDS: tuple[tuple[str, str], ...] = (
@@ -34,6 +38,32 @@ PRUNE_KINDS: tuple[tuple[str, str], ...] = (
 
 def selector(app: str) -> str:
     return f"{LABEL_APP}={app}"
+
+
+def owned_kinds(desired: list[dict[str, Any]], extra_kinds: Iterable[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+    """The (apiVersion, kind) pairs searched for objects we own: Git's, PRUNE_KINDS and ``extra_kinds``."""
+    return sorted({(o["apiVersion"], o["kind"]) for o in desired} | set(PRUNE_KINDS) | set(extra_kinds))
+
+
+def history_kinds(app: str, cluster: Cluster) -> set[tuple[str, str]]:
+    """(apiVersion, kind) of everything synced recently, so kinds removed from Git are still
+    searched for Extraneous objects."""
+    from include.gitops.history import entries
+
+    kinds: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str]] = set()
+    for entry in entries(app)[-5:]:
+        for text in entry.resources:
+            key = ResourceKey.parse(text)
+            if (key.group, key.kind) in seen:
+                continue
+            seen.add((key.group, key.kind))
+            try:
+                rtype = cluster.type_for_key(key)
+            except ClusterError:
+                continue  # e.g. its CRD is gone too
+            kinds.add((rtype.api_version, rtype.kind))
+    return kinds
 
 
 def prepare(objects: list[dict[str, Any]], *, app: str, namespace: str, kinds: dict[tuple[str, str], bool]) -> list[dict[str, Any]]:
@@ -88,11 +118,10 @@ def compute_diff(
     With ``server_side=False`` only the objects the local diff finds OutOfSync are confirmed
     by a dry-run (the fast drift check).
     """
-    kinds = {(o["apiVersion"], o["kind"]) for o in desired} | set(PRUNE_KINDS) | set(extra_kinds)
     # One LIST per kind by our label finds what we own (for Extraneous) and, in the steady
     # state, every desired object too; only kinds with objects not found that way (new, or not
     # labelled yet) are listed again without the label.
-    owned = cluster.owned(selector(app), sorted(kinds))
+    owned = cluster.owned(selector(app), owned_kinds(desired, extra_kinds))
     owned_by_key = {ResourceKey.of(o): o for o in owned}
     keys = [ResourceKey.of(o) for o in desired]
     live = {k: owned_by_key[k] for k in keys if k in owned_by_key}
@@ -123,29 +152,78 @@ def compute_diff(
     return DiffResult(local, live, owned)
 
 
+def plan_sync(diff: DiffResult, desired: list[dict[str, Any]], app: str, *, prune_enabled: bool) -> SyncPlan:
+    """The plan: not-Synced objects by wave, and (when enabled) the prune list."""
+    synced = {r.key for r in diff.diff.resources if r.status == SyncStatus.SYNCED}
+    to_prune, _ = candidates(app, diff.owned, {ResourceKey.of(o) for o in desired})
+    return build_plan(desired, skip=synced, prune=to_prune if prune_enabled else [])
+
+
+class WaveDegraded(RuntimeError):
+    """A wave became Degraded within ``wave_timeout``: later waves are not applied (final)."""
+
+    def __init__(self, step: str, statuses: dict[ResourceKey, HealthStatus]):
+        bad = "; ".join(f"{k.display}: {s.message}" for k, s in statuses.items() if s.code == HealthCode.DEGRADED)
+        super().__init__(f"{step} is Degraded, later waves are not applied: {bad}")
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def apply_waves(
+    cluster: Cluster,
+    plan: SyncPlan,
+    *,
+    force: bool = False,
+    existing: set[ResourceKey] | None = None,
+    wave_timeout: float = 0,
+    say: Say = _quiet,
+    after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
+) -> list[ApplyResult]:
+    """Apply ``plan`` wave by wave; before the next wave, wait up to ``wave_timeout`` s for this one.
+
+    A Degraded wave raises :class:`WaveDegraded`; one still not Healthy at the timeout is said
+    and the next wave goes on. ``wave_timeout`` 0: no waits. A failed apply raises
+    :class:`~include.gitops.apply.ApplyFailed`. ``say`` gets one line per wave (the task log);
+    ``after_step`` runs after each applied wave, before its health gate.
+    """
+    last = plan.steps[-1].name if plan.steps else ""
+
+    def gate(step: Step, results: list[ApplyResult]) -> None:
+        say(f"{step.name}: " + ", ".join(f"{r.key.display} {r.action}" for r in results))
+        if after_step is not None:
+            after_step(step, results)
+        if wave_timeout <= 0 or step.name == last:
+            return
+        code, statuses = wait_healthy(cluster, [r.key for r in results], timeout=wave_timeout)
+        if code == HealthCode.DEGRADED:
+            raise WaveDegraded(step.name, statuses)
+        if code != HealthCode.HEALTHY:
+            waiting = ", ".join(f"{k.display} {s.code.value}" for k, s in statuses.items() if s.code != HealthCode.HEALTHY)
+            say(f"{step.name} is still {code.value} after {wave_timeout:.0f}s ({waiting}); applying the next wave anyway")
+        else:
+            say(f"{step.name} is Healthy")
+
+    return apply_plan(cluster, plan, force=force, existing=existing, after_step=gate)
+
+
+def prune_app(
+    cluster: Cluster, app: str, desired: list[dict[str, Any]], *, enabled: bool, extra_kinds: Iterable[tuple[str, str]] = ()
+) -> list[PruneResult]:
+    """Delete (``enabled``) or only list the objects we own for ``app`` that left Git; protected
+    ones are listed, never deleted. Lists the cluster afresh: the apply may have changed it."""
+    owned = cluster.owned(selector(app), owned_kinds(desired, extra_kinds))
+    to_prune, protected = candidates(app, owned, {ResourceKey.of(o) for o in desired})
+    return prune(cluster, to_prune, protected, dry_run=not enabled)
+
+
 @dataclass
 class SyncResult:
     app: str
     plan: SyncPlan
     applied: list[ApplyResult] = field(default_factory=list)
     pruned: list[PruneResult] = field(default_factory=list)
-    diff: AppDiff | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "app": self.app,
-            "plan": self.plan.as_dict(),
-            "applied": [r.as_dict() for r in self.applied],
-            "pruned": [r.as_dict() for r in self.pruned],
-            "diff": self.diff.as_dict() if self.diff else None,
-        }
-
-
-def plan_sync(diff: DiffResult, desired: list[dict[str, Any]], app: str, *, prune_enabled: bool) -> tuple[SyncPlan, list[dict]]:
-    """The plan (not-Synced objects by wave, prune list when enabled) and the protected objects."""
-    synced = {r.key for r in diff.diff.resources if r.status == SyncStatus.SYNCED}
-    to_prune, protected = candidates(app, diff.owned, {ResourceKey.of(o) for o in desired})
-    return build_plan(desired, skip=synced, prune=to_prune if prune_enabled else []), protected
 
 
 def sync(
@@ -157,51 +235,16 @@ def sync(
     force: bool = False,
     ignore: list[IgnoreRule] | None = None,
     extra_kinds: Iterable[tuple[str, str]] = (),
+    wave_timeout: float = 0,
     after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
 ) -> SyncResult:
-    """Diff, then apply what is not Synced wave by wave, then prune (when enabled)."""
+    """Diff, then apply what is not Synced wave by wave, then prune (when enabled): the DAG's
+    diff, apply and prune tasks in one call."""
     diff = compute_diff(cluster, app, desired, ignore=ignore, extra_kinds=extra_kinds)
-    plan, protected = plan_sync(diff, desired, app, prune_enabled=prune_enabled)
-    result = SyncResult(app, plan, diff=diff.diff)
-    result.applied = apply_plan(cluster, plan, force=force, existing=set(diff.live), after_step=after_step)
+    plan = plan_sync(diff, desired, app, prune_enabled=prune_enabled)
+    result = SyncResult(app, plan)
+    result.applied = apply_waves(cluster, plan, force=force, existing=set(diff.live), wave_timeout=wave_timeout,
+                                 after_step=after_step)
     if prune_enabled:
-        result.pruned = prune(cluster, plan.prune, protected)
+        result.pruned = prune_app(cluster, app, desired, enabled=True, extra_kinds=extra_kinds)
     return result
-
-
-def resource_health(cluster: Cluster, keys: Iterable[ResourceKey]) -> dict[ResourceKey, HealthStatus]:
-    """Health of each resource (kinds without a health check count as Healthy when they exist)."""
-    out: dict[ResourceKey, HealthStatus] = {}
-    for key in keys:
-        try:
-            live = cluster.get(key)
-        except ClusterError as exc:
-            out[key] = HealthStatus(HealthCode.UNKNOWN, str(exc))
-            continue
-        status = health_of(live)
-        out[key] = status if status is not None else HealthStatus(HealthCode.HEALTHY, "exists")
-    return out
-
-
-def app_health(statuses: dict[ResourceKey, HealthStatus]) -> HealthCode:
-    return worst(statuses.values())
-
-
-def wait_healthy(
-    cluster: Cluster, keys: Iterable[ResourceKey], *, timeout: float, poll: float = 1.0
-) -> tuple[HealthCode, dict[ResourceKey, HealthStatus]]:
-    """Poll until ``keys`` are all Healthy (or Suspended), one is Degraded, or ``timeout``.
-
-    Used between sync waves: a later wave (a smoke-test Job) starts once the earlier one is up.
-    Returns the last app health and the per-resource statuses; never raises on a timeout.
-    """
-    import time
-
-    keys = list(keys)
-    deadline = time.monotonic() + timeout
-    while True:
-        statuses = resource_health(cluster, keys)
-        code = app_health(statuses)
-        if code in (HealthCode.HEALTHY, HealthCode.SUSPENDED, HealthCode.DEGRADED) or time.monotonic() >= deadline:
-            return code, statuses
-        time.sleep(min(poll, max(deadline - time.monotonic(), 0.05)))

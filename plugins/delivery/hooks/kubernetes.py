@@ -17,19 +17,9 @@ cluster that does not answer is one: :meth:`get_cluster` raises
 
 from __future__ import annotations
 
-import sys
-
-if __name__ == "kubernetes":
-    # Airflow's plugin scanner imports every file under plugins/ as a top-level module named
-    # after the file, so this file would replace the `kubernetes` client package in
-    # sys.modules. Step aside: the next `import kubernetes` finds the real package.
-    # (plugins/.airflowignore with `delivery/` stops the scan for the whole package.)
-    del sys.modules["kubernetes"]
-
 import json
 import os
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseHook
@@ -162,7 +152,3 @@ class GitOpsKubernetesHook(BaseHook):
             return True, f"{self.choice.message}; {count} namespaces visible"
         except Exception as exc:  # noqa: BLE001
             return False, f"{type(exc).__name__}: {exc}"
-
-
-def kubeconfig_exists(path: str | None) -> bool:
-    return bool(path) and Path(path).exists()

@@ -1,7 +1,8 @@
 """Deferrable wait for the health of a synced app: polls until Healthy, Degraded or the deadline.
 
-The deadline counts from ``started_at``, which is serialized, so a trigger restarted by the
-triggerer keeps its original deadline. The trigger only reads, so two copies running at once
+What ends the wait is ``include.gitops.wait.outcome``: the same rules as the in-worker wait of
+``GitOpsHealthOperator(deferrable=False)``. The deadline counts from ``started_at``, which is
+serialized, so a trigger restarted by the triggerer keeps its original deadline. The trigger only reads, so two copies running at once
 (which the triggerer may do during a hand-over) are harmless.
 """
 
@@ -12,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, AsyncIterator
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from include.gitops.wait import outcome  # light (no kubernetes): imported here, not in the event loop
 
 
 class GitOpsHealthTrigger(BaseTrigger):
@@ -65,8 +68,8 @@ class GitOpsHealthTrigger(BaseTrigger):
         from kubernetes import config
 
         from include.gitops.client import Cluster
-        from include.gitops.sync import app_health, resource_health
         from include.gitops.types import ResourceKey
+        from include.gitops.wait import app_health, resource_health
 
         api_client = config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
         try:
@@ -84,31 +87,14 @@ class GitOpsHealthTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         last: dict[str, Any] = {"health": "Unknown", "resources": {}}
-        error = ""
         while True:
+            error = ""
             try:
                 last = await asyncio.to_thread(self.check)
-                error = ""
             except Exception as exc:  # noqa: BLE001 - the API server may be restarting: keep polling
                 error = f"{type(exc).__name__}: {exc}"
-            health = last["health"]
-            if not error and health == "Healthy":
-                yield TriggerEvent({"status": "healthy", "message": f"app {self.app!r} is Healthy", **last})
+            event = outcome(self.app, last, timeout=self.timeout, remaining=self.remaining(), error=error)
+            if event is not None:
+                yield TriggerEvent(event)
                 return
-            if not error and health == "Degraded":
-                bad = {k: v for k, v in last["resources"].items() if v["status"] == "Degraded"}
-                detail = "; ".join(f"{k}: {v['message']}" for k, v in bad.items())
-                yield TriggerEvent({"status": "degraded", "message": f"app {self.app!r} is Degraded: {detail}", **last})
-                return
-            left = self.remaining()
-            if left <= 0:
-                waiting = {k: v for k, v in last["resources"].items() if v["status"] != "Healthy"}
-                detail = "; ".join(f"{k}: {v['status']} ({v['message']})" for k, v in waiting.items()) or error
-                yield TriggerEvent({
-                    "status": "timeout",
-                    "message": f"app {self.app!r} is still {health} after {self.timeout:.0f}s: {detail}",
-                    **last,
-                })
-                return
-            await asyncio.sleep(min(self.poll_interval, max(left, 0.1)))
-
+            await asyncio.sleep(min(self.poll_interval, max(self.remaining(), 0.1)))

@@ -20,6 +20,7 @@ from include.gitops.health import HealthCode
 from include.gitops.ignore import parse_rules
 from include.gitops.render import parse_manifests
 from include.gitops.types import ANNOTATION_PRUNE, ANNOTATION_SYNC_WAVE, ResourceKey, SyncStatus
+from include.gitops.wait import resource_health
 
 pytestmark = pytest.mark.k8s
 
@@ -115,7 +116,7 @@ def test_fresh_sync_creates_everything_and_second_sync_is_a_no_op(cluster, k8s_n
     after = {str(ResourceKey.of(o)): cluster.get(o)["metadata"]["resourceVersion"] for o in quiet}
     assert after == before
 
-    health = sync.resource_health(cluster, [ResourceKey.of(o) for o in desired])
+    health = resource_health(cluster, [ResourceKey.of(o) for o in desired])
     crd = next(k for k in health if k.kind == "CustomResourceDefinition")
     assert health[crd].code == HealthCode.HEALTHY
     web = next(k for k in health if k.kind == "Deployment")

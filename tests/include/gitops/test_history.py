@@ -57,3 +57,17 @@ def test_rollback_without_history(tmp_path: Path) -> None:
 def test_bad_app_name(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="app"):
         entries("../etc", root=tmp_path)
+
+
+def test_entry_for_run() -> None:
+    from include.gitops.history import entry_for_run
+
+    state = {"app": "shop", "sha": "a" * 40, "repo_url": "file:///m.git", "path": "apps/shop", "revision": "main",
+             "resources": ["/v1/ConfigMap/demo/x"], "started_at": "t0"}
+    ok = entry_for_run(state, health={"status": "healthy", "health": "Healthy", "message": "ok"}, error=None, run_id="r1")
+    assert (ok.result, ok.revision, ok.requested, ok.health, ok.message, ok.run_id) == (
+        "Succeeded", "a" * 40, "main", "Healthy", "ok", "r1")
+    failed = entry_for_run({**state, "rollback": True}, health={}, error={"step": "apply", "error": "boom"}, run_id="r2")
+    assert (failed.result, failed.requested, failed.message) == ("Failed", "rollback", "apply: boom")
+    not_waited = entry_for_run(state, health={"status": "not-waited", "health": "Progressing"}, error=None, run_id="r3")
+    assert not_waited.result == "Succeeded"

@@ -7,7 +7,7 @@ import yaml
 
 from include.common.errors import InputError
 from include.gitops.diff import diff_resource
-from include.gitops.ignore import IgnoreNormalizer, IgnoreRule, parse_rules, remove_pointer
+from include.gitops.ignore import IgnoreRule, parse_rules, remove_pointer
 from include.gitops.types import SyncStatus
 
 TESTDATA = Path(__file__).parent / "testdata"
@@ -77,8 +77,3 @@ def test_managed_fields_keyed_list_items() -> None:
 def test_bad_rules_are_input_errors(bad: dict) -> None:
     with pytest.raises(InputError, match="ignore_differences"):
         IgnoreRule.from_dict(bad)
-
-
-def test_ignore_normalizer() -> None:
-    n = IgnoreNormalizer(parse_rules([{"kind": "ConfigMap", "jsonPointers": ["/data/x"]}]))
-    assert n.normalize({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": 1, "y": 2}})["data"] == {"y": 2}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from include.gitops.normalize import NoopNormalizer, SecretNormalizer, ServerFieldsNormalizer, normalize
+from include.gitops.normalize import SecretNormalizer, ServerFieldsNormalizer, normalize
 
 
 def test_server_fields_are_dropped_and_input_is_untouched() -> None:
@@ -28,5 +28,5 @@ class Upper:
 
 def test_user_normalizers_run_after_builtins() -> None:
     obj = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "u"}, "data": {"k": "v"}}
-    out = normalize(obj, [NoopNormalizer(), Upper()])
+    out = normalize(obj, [Upper()])
     assert out["data"] == {"k": "V"} and "uid" not in out["metadata"]
