@@ -1,19 +1,19 @@
 """
 ### CI/CD -> GitOps: write a new app image into the manifests repo and sync it
 
-Runs on each `app_image` Asset event of `cicd_build_test_scan` (extra: image, tag, digest,
-commit, report), or on demand (then the recent `app_image` events and the params `image` +
-`tag`/`digest` are the candidates), like Argo CD Image Updater's git
+Runs on each `app_image` Asset event of `cicd_build_test_scan` (an `AppImage`: repo_url, sha,
+image, tag, digest, reference, report_dir), or on demand (then the recent `app_image` events
+and the params `image` + `tag`/`digest` are the candidates), like Argo CD Image Updater's git
 write-back and Flux image automation:
 
-**`plan`** (the candidates from the events and params; the `policy` picks one: `newest` build,
-highest `semver` tag in `semver_range`, or the new `digest` of `track_tag`; never a downgrade
-under semver) -> **`write_back`** (the overlay's kustomize `images:` entry gets `newName`,
-`newTag` and `digest`; one commit whose message carries the image, tag, digest, source commit
-and this run id; pushed with retries on a rejected push, never forced) -> **`sync`** (triggers
-`gitops_manifest_sync` for exactly that commit and waits, deferred) -> **`check_health`** ->
-on failure **`rollback`** (reverts the commit, says why in it) -> **`sync_revert`** +
-`check_revert` (the revert is synced back to Healthy) -> `outcome` (report).
+**`plan`** (the candidates from the events and params; the `image_policy` picks one: `newest`
+build, highest `semver` tag in `semver_range`, or the new `digest` of `track_tag`; never a
+downgrade under semver) -> **`write_back`** (the overlay's kustomize `images:` entry gets
+`newName`, `newTag` and `digest`; one commit whose message carries the image, tag, digest,
+source commit and this run id; pushed with retries on a rejected push, never forced) ->
+**`sync`** (triggers `gitops_manifest_sync` for exactly that commit and waits, deferred) ->
+**`check_health`** -> on failure **`rollback`** (reverts the commit, says why in it) ->
+**`sync_revert`** + `check_revert` (the revert is synced back to Healthy) -> `outcome` (report).
 
 With `sync_via=asset` the commit is announced as a `manifests_changed` Asset event instead.
 No candidate, or nothing new: the run ends with `plan` skipped and nothing committed.
@@ -27,7 +27,8 @@ from datetime import datetime, timedelta
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import app_image
-from delivery.operators.handover import handover_params, sync_and_check
+from delivery.operators.handover import sync_and_check
+from delivery.params import app_params, branch_param, handover_params
 
 
 @dag(
@@ -40,33 +41,29 @@ from delivery.operators.handover import handover_params, sync_and_check
     tags=["gitops", "cicd", "links"],
     default_args={"owner": "gitops", "retries": 2, "retry_delay": timedelta(seconds=10)},
     params={
-        "policy": Param("newest", type="string", enum=["newest", "semver", "digest"],
-                        description="Which image wins: newest build, highest semver tag in range, or new digest of a tag."),
+        "image_policy": Param("newest", type="string", enum=["newest", "semver", "digest"],
+                              description="Which image wins: newest build, highest semver tag in range, or new digest "
+                                          "of a tag."),
         "semver_range": Param("*", type="string",
-                              description="Allowed versions for policy semver, e.g. '^1.2', '~1.2.3', '>=1.2.0 <2.0.0', '*'."),
+                              description="Allowed versions for image_policy semver, e.g. '^1.2', '~1.2.3', "
+                                          "'>=1.2.0 <2.0.0', '*'."),
         "track_tag": Param(None, type=["null", "string"],
-                           description="For policy digest: the mutable tag to follow (e.g. latest or main)."),
+                           description="For image_policy digest: the mutable tag to follow (e.g. latest or main)."),
         "manifest_image": Param("nginx", type="string", pattern="^[a-z0-9]+([._/:-][a-z0-9]+)*$",
                                 description="Image name as written in the base manifests (the kustomize images: key)."),
         "image": Param(None, type=["null", "string"],
                        description="Manual trigger: the pushed image, e.g. 127.0.0.1:5000/demo-app. Empty: Asset events only."),
         "tag": Param(None, type=["null", "string"], description="Manual trigger: the image tag (validated before any Git write)."),
         "digest": Param(None, type=["null", "string"], description="Manual trigger: the pushed digest, sha256:<64 hex digits>."),
-        "repo_url": Param(None, type=["null", "string"],
-                          description="Manifests Git repo (file://, https://, ssh://). Empty: the demo manifests repo."),
-        "branch": Param("main", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$",
-                        description="Branch of the manifests repo to commit to (never force-pushed)."),
-        "path": Param("apps/shop/overlays/dev", type="string", pattern="^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
-                      description="Kustomize overlay whose images: entry is updated."),
-        "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-                     description="GitOps app name passed to gitops_manifest_sync."),
+        **app_params(),
+        **branch_param(),
         **handover_params(),
     },
 )
 def gitops_image_update():
     @task(inlets=[app_image])
     def plan(params=None, **context) -> dict:
-        """Pick the image under the policy from the app_image events (triggering and recent) and the params."""
+        """Pick the image under image_policy from the app_image events (triggering and recent) and the params."""
         from delivery.operators import links
 
         return links.plan_image(params, context)
@@ -76,7 +73,7 @@ def gitops_image_update():
         """Set the overlay's images: entry (tag + digest), commit with trace ids, push."""
         from delivery.operators import links
 
-        return links.write_image(params, context["ti"].xcom_pull(task_ids="plan"), context)
+        return links.write_image(params, context)
 
     @task(trigger_rule=TriggerRule.ONE_FAILED)
     def rollback(**context) -> dict:
@@ -88,9 +85,9 @@ def gitops_image_update():
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def outcome(**context) -> dict:
         """Write report.json; fail the run when the update was rolled back or failed."""
-        from delivery.operators import links
+        from delivery.operators import handover
 
-        return links.outcome(context)
+        return handover.outcome(context)
 
     wrote = write_back()
     plan() >> wrote

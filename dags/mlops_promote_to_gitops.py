@@ -31,7 +31,8 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import model_promoted
-from delivery.operators.handover import handover_params, sync_and_check
+from delivery.operators.handover import sync_and_check
+from delivery.params import app_params, branch_param, handover_params
 from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
 
 
@@ -59,18 +60,12 @@ from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
                               description="Seconds to wait for a new champion before the sensor fails."),
         "require_approval": Param(False, type="boolean",
                                   description="Ask a person to approve (Airflow HITL) before the manifests change."),
-        "repo_url": Param(None, type=["null", "string"],
-                          description="Manifests Git repo (file://, https://, ssh://). Empty: the demo manifests repo."),
-        "branch": Param("main", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$",
-                        description="Branch of the manifests repo to commit to (never force-pushed)."),
-        "path": Param("apps/shop/overlays/dev", type="string", pattern="^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$",
-                      description="Kustomize overlay the app reads; the model patches are written here."),
-        "app": Param("shop", type="string", pattern="^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-                     description="GitOps app name passed to gitops_manifest_sync."),
         "configmap": Param("shop-settings", type="string", description="ConfigMap of the app that gets MODEL_* keys."),
         "deployment": Param("shop-web", type="string",
                             description="Deployment whose pods roll when the model changes (annotation)."),
         "mlflow_conn_id": Param("mlflow_default", type="string", description="Airflow connection of the MLflow store."),
+        **app_params(),
+        **branch_param(),
         **handover_params(),
     },
 )
@@ -116,9 +111,7 @@ def mlops_promote_to_gitops():
         """Write the model into the overlay, commit (trace ids in the message), push; tag the model version."""
         from delivery.operators import links
 
-        ti = context["ti"]
-        return links.write_model(params, ti.xcom_pull(task_ids="wait_for_champion"),
-                                 ti.xcom_pull(task_ids="read_deployed"), context)
+        return links.write_model(params, context)
 
     @task(trigger_rule=TriggerRule.ONE_FAILED)
     def rollback(params=None, **context) -> dict:
@@ -130,9 +123,9 @@ def mlops_promote_to_gitops():
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def outcome(**context) -> dict:
         """Write report.json; fail the run when the deployment was rolled back or failed."""
-        from delivery.operators import links
+        from delivery.operators import handover
 
-        return links.outcome(context)
+        return handover.outcome(context)
 
     wrote = write_back()
     read_deployed() >> wait >> needs_approval() >> [approve, wrote]

@@ -58,7 +58,6 @@ CORE_BINARIES = ("kube-apiserver", "etcd")
 CONTROLLER_BINARIES = ("kube-controller-manager", "kube-scheduler", "kwok")
 KWOK_STAGES = "kwok-stages.yaml"  # kwokctl's default Stage objects, written by scripts/k8s/build.sh
 CONTEXT_NAME = "delivery-local"
-NODE_NAME = "kwok-node-0"
 SERVICE_CIDR = "10.96.0.0/16"
 SETUP_HINT = (
     "build the local control plane with `make setup` (or `bash scripts/setup.d/30-k8s.sh`; needs Go >= 1.26), "

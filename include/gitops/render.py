@@ -10,7 +10,6 @@ the tool said.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -101,7 +100,9 @@ def _run_tool(cmd: list[str], what: str, cwd: Path | None = None) -> str:
 def _tool(name: str, explicit: str | None) -> str | None:
     if explicit:
         return explicit
-    tools = Path(os.environ.get("DELIVERY_TOOLS") or Path(__file__).resolve().parents[2] / ".state" / "tools") / "bin"
+    from include.common.paths import tools_dir
+
+    tools = tools_dir() / "bin"
     if (tools / name).exists():
         return str(tools / name)
     return shutil.which(name)

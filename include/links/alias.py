@@ -39,11 +39,3 @@ class PollSchedule:
 
     def next(self, current: float) -> float:
         return min(current * self.backoff, self.max_interval)
-
-    def delays(self, n: int) -> list[float]:
-        """The first ``n`` delays (for docs and tests)."""
-        out, delay = [], self.interval
-        for _ in range(n):
-            out.append(delay)
-            delay = self.next(delay)
-        return out

@@ -28,8 +28,8 @@ def plan() -> list[dict]:
     return [
         {"dag_id": "mlops_promote_to_gitops", "label": "champion -> manifests commit (trace ids in the message)",
          "conf": {**common, "wait_timeout": 120}, "expect": "success"},
-        {"dag_id": "gitops_image_update", "label": "pushed image -> kustomize images: (policy newest)",
-         "conf": {**common, "policy": "newest"}, "expect": "success"},
+        {"dag_id": "gitops_image_update", "label": "pushed image -> kustomize images: (image_policy newest)",
+         "conf": {**common, "image_policy": "newest"}, "expect": "success"},
         {"dag_id": "gitops_manifest_sync", "label": "sync the linked commits to the cluster",
          "conf": {"repo_url": repo["repo_url"], "path": repo["path"], "app": repo["app"], "revision": "main"},
          "expect": "success"},

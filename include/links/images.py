@@ -1,6 +1,6 @@
 """Which image goes into the manifests: the update policy of Argo CD Image Updater, as data.
 
-Policies (``policy`` param of ``gitops_image_update``):
+Policies (``image_policy`` param of ``gitops_image_update``):
 
 - ``semver``: the highest tag that parses as semantic version and satisfies ``semver_range``
   (``*``, ``1.x``, ``^1.2``, ``~1.2.3``, ``>=1.2.0 <2.0.0``, comma or space separated) and is
@@ -10,7 +10,8 @@ Policies (``policy`` param of ``gitops_image_update``):
 - ``newest``: the most recently built candidate (the event's build time), when its digest or
   tag differs from the deployed one.
 
-Candidates come from the ``app_image`` Asset events of CI/CD (and the manual params).
+Candidates come from the ``app_image`` Asset events of CI/CD (``include.common.events.AppImage``)
+and the manual params.
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def choose(
     ``current`` is the overlay's ``images:`` entry (``newName``, ``newTag``, ``digest``) or None.
     """
     if policy not in POLICIES:
-        raise InputError("policy", f"{policy!r} is not a policy", f"use one of {', '.join(POLICIES)}")
+        raise InputError("image_policy", f"{policy!r} is not a policy", f"use one of {', '.join(POLICIES)}")
     current = current or {}
     cur_tag, cur_digest = str(current.get("newTag") or ""), str(current.get("digest") or "")
     if not candidates:
@@ -188,14 +189,26 @@ def choose(
     return Choice(best, f"newest: {best.image}:{best.tag} built {best.built_at or '(time unknown)'} is the newest build")
 
 
-def candidates_from_events(events: list[dict]) -> list[Candidate]:
-    """``app_image`` event extras (+ ``timestamp``) as candidates; events without a pushed image are ignored."""
-    out = []
+def candidates_from_events(events: list[dict]) -> tuple[list[Candidate], list[str]]:
+    """``app_image`` events (``{"extra", "timestamp"}``) as candidates, each image once; and why others were left out.
+
+    An event that is not an ``AppImage`` (an older producer, a hand-made event) is left out with
+    the contract's error, so one bad event never hides the good ones.
+    """
+    from include.common.events import AppImage
+
+    out: list[Candidate] = []
+    ignored: list[str] = []
+    seen: set[tuple[str, str, str]] = set()
     for event in events:
-        extra = event.get("extra") or {}
-        if not extra.get("image") or extra.get("pushed") is False:
+        try:
+            image = AppImage.from_extra(event.get("extra"))
+        except InputError as exc:
+            ignored.append(str(exc))
             continue
-        out.append(Candidate(image=str(extra["image"]), tag=str(extra.get("tag") or ""),
-                             digest=str(extra.get("digest") or ""), built_at=str(event.get("timestamp") or ""),
-                             commit=str(extra.get("commit") or ""), source=str(extra.get("report") or "")))
-    return out
+        if (image.image, image.tag, image.digest) in seen:
+            continue
+        seen.add((image.image, image.tag, image.digest))
+        out.append(Candidate(image=image.image, tag=image.tag or "", digest=image.digest or "",
+                             built_at=str(event.get("timestamp") or ""), commit=image.sha, source=image.report_dir))
+    return out, ignored

@@ -186,12 +186,3 @@ def image_changes(
     text = dump(kust)
     return {kpath: text} if read(kpath) != text else {}
 
-
-def rendered_image(entry: dict) -> str:
-    """What Kustomize writes into the Deployment for an ``images:`` entry (a digest replaces the tag)."""
-    ref = entry.get("newName") or entry["name"]
-    if entry.get("digest"):
-        return f"{ref}@{entry['digest']}"
-    if entry.get("newTag"):
-        return f"{ref}:{entry['newTag']}"
-    return ref

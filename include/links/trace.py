@@ -6,8 +6,6 @@ The same keys are used as MLflow model-version tags (``delivery.<key>``) and in 
 
 from __future__ import annotations
 
-import re
-
 TRAILER_PREFIX = "Delivery-"
 TAG_PREFIX = "delivery."
 # Trace keys, in the order they are written.
@@ -15,7 +13,6 @@ KEYS = (
     "dag_id", "dag_run_id", "model_name", "model_version", "previous_version", "mlflow_run_id", "model_uri",
     "data_hash", "image", "image_tag", "image_digest", "source_commit", "ci_run", "manifests_commit", "reason",
 )
-_TRAILER_RE = re.compile(r"^(Delivery-[A-Za-z0-9-]+): (.*)$")
 
 
 def trailer_key(key: str) -> str:
@@ -39,16 +36,6 @@ def commit_message(subject: str, body: str, trace: dict[str, object]) -> str:
         parts += ["", *trailers]
     return "\n".join(parts) + "\n"
 
-
-def parse_trailers(message: str) -> dict[str, str]:
-    """The trace ids of a commit message written by :func:`commit_message` (``model_version``: ``3``)."""
-    out: dict[str, str] = {}
-    for line in message.splitlines():
-        match = _TRAILER_RE.match(line.strip())
-        if match:
-            key = match.group(1)[len(TRAILER_PREFIX):].lower().replace("-", "_")
-            out[key] = match.group(2)
-    return out
 
 
 def model_version_tags(trace: dict[str, object]) -> dict[str, str]:

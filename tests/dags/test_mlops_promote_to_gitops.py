@@ -65,7 +65,7 @@ def conf(repo, **extra):
 
 
 def test_promotion_becomes_a_traced_commit_then_waits_for_the_next_one(registry, repo):
-    from include.links.trace import parse_trailers
+    from trailers import parse_trailers
 
     result = run_dag("mlops_promote_to_gitops", conf(repo, wait_timeout=60))
     assert result.state == "success", result.task_states

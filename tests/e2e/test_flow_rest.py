@@ -29,7 +29,7 @@ def test_train_to_healthy_through_the_rest_api(airflow_api, kubeconfig, k8s_clie
     from kubernetes import client
 
     from include.common.git import run_git
-    from include.links.trace import parse_trailers
+    from trailers import parse_trailers
 
     require_controllers(kubeconfig)
     flow = run_flow(airflow_api)  # the demo manifests repo, as with default params

@@ -69,7 +69,7 @@ def test_two_workers_tune_a_person_approves_and_the_champion_reaches_the_cluster
     from mlflow import MlflowClient
 
     from include.common.git import run_git
-    from include.links.trace import parse_trailers
+    from trailers import parse_trailers
 
     api, name = stack_api, served_app.name
     mlflow = MlflowClient(tracking_uri=native_stack.urls["mlflow"], registry_uri=native_stack.urls["mlflow"])

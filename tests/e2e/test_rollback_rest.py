@@ -88,7 +88,7 @@ def test_bad_promotion_is_reverted_and_the_revert_is_synced(topology, kubeconfig
 
     from include.common.git import run_git
     from include.links.manifests import ModelRef
-    from include.links.trace import parse_trailers
+    from trailers import parse_trailers
 
     require_controllers(kubeconfig)
     model = app = namespace

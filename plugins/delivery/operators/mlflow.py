@@ -1,14 +1,11 @@
 """MLflow registry operators: register a model version under an alias, promote a version (move an alias).
 
-Aliases, never the deprecated stages. Alias names live in ``include.mlops.constants``.
+Aliases, never the deprecated stages. Alias names live in ``include.mlops.constants``; the
+registry moves themselves are ``include.mlops.registry`` (these operators add templating, the
+connection and the Asset event).
 """
 
 from __future__ import annotations
-
-if __name__ == "mlflow":  # imported by file name by Airflow's plugins manager: give the name back
-    from include.mlops.plugin_names import restore_library
-
-    restore_library(__name__)
 
 from collections.abc import Sequence
 from typing import Any
@@ -37,17 +34,8 @@ class MlflowRegisterModelOperator(BaseOperator):
     template_fields: Sequence[str] = ("model_uri", "name", "run_id", "alias", "tags")
     ui_color = "#d5f5e3"
 
-    def __init__(
-        self,
-        *,
-        model_uri: str,
-        name: str,
-        run_id: str | None = None,
-        alias: str | None = "challenger",
-        tags: dict[str, Any] | None = None,
-        mlflow_conn_id: str = "mlflow_default",
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, model_uri: str, name: str, run_id: str | None = None, alias: str | None = CHALLENGER,
+                 tags: dict[str, Any] | None = None, mlflow_conn_id: str = "mlflow_default", **kwargs) -> None:
         super().__init__(**kwargs)
         self.model_uri = model_uri
         self.name = name
@@ -57,31 +45,15 @@ class MlflowRegisterModelOperator(BaseOperator):
         self.mlflow_conn_id = mlflow_conn_id
 
     def execute(self, context) -> dict[str, Any]:
-        import mlflow
-        from mlflow.exceptions import MlflowException
-
         from delivery.hooks.mlflow import MlflowHook
+        from include.mlops import registry
 
         hook = MlflowHook(self.mlflow_conn_id)
-        client = hook.activate()
-        name = str(self.name)
-        try:
-            client.get_registered_model(name)
-        except MlflowException:
-            client.create_registered_model(name, description="Registered by the delivery project's MLOps DAGs.")
-        version = None
-        if self.run_id:
-            existing = client.search_model_versions(f"name='{name}' and run_id='{self.run_id}'")
-            if existing:
-                version = str(max(int(v.version) for v in existing))
-                self.log.info("Version %s of %r already comes from run %s (retry): reusing it", version, name, self.run_id)
-        if version is None:
-            mv = mlflow.register_model(str(self.model_uri), name)
-            version = str(mv.version)
-        for key, value in {**self.tags, "delivery.dag_run_id": context["run_id"]}.items():
-            client.set_model_version_tag(name, version, key, str(value))
-        if self.alias:
-            client.set_registered_model_alias(name, str(self.alias), version)
+        name, alias = str(self.name), str(self.alias) if self.alias else None
+        version, reused = registry.register(hook.activate(), name, str(self.model_uri), run_id=self.run_id,
+                                            alias=alias, tags={**self.tags, "delivery.dag_run_id": context["run_id"]})
+        if reused:
+            self.log.info("Version %s of %r already comes from run %s (retry): reusing it", version, name, self.run_id)
         self.log.info("Registered %s version %s from %s (alias %s) in %s", name, version, self.model_uri,
                       self.alias, hook.tracking_uri)
         return {"name": name, "version": version, "run_id": self.run_id, "model_uri": str(self.model_uri)}
@@ -90,32 +62,24 @@ class MlflowRegisterModelOperator(BaseOperator):
 class MlflowPromoteOperator(BaseOperator):
     """Point ``alias`` (default ``champion``) at version ``version`` of ``name`` and record why.
 
-    When the operator has outlets, each outlet Asset event carries ``extra``: the model name,
-    version, previous version, run id, DAG run id, and whatever ``event_extra`` adds (e.g. the
-    data hash).
+    The result, and the ``extra`` of each outlet Asset event, is
+    ``include.common.events.ModelPromoted``: model name, version, alias, previous version,
+    ``mlflow_run_id``, DAG run id, tracking URI, and the fields ``event_extra`` fills
+    (``data_sha256``, ``data_path``).
 
     :param name: registered model name. (templated)
     :param version: the version to promote. (templated)
     :param alias: the alias to move (default ``champion``). (templated)
     :param tags: model-version tags to set on the promoted version. (templated)
-    :param event_extra: extra fields for the Asset event. (templated)
+    :param event_extra: more ``ModelPromoted`` fields for the Asset event. (templated)
     :param mlflow_conn_id: the MLflow connection.
     """
 
     template_fields: Sequence[str] = ("name", "version", "alias", "tags", "event_extra")
     ui_color = "#abebc6"
 
-    def __init__(
-        self,
-        *,
-        name: str,
-        version: str | int,
-        alias: str = "champion",
-        tags: dict[str, Any] | None = None,
-        event_extra: dict[str, Any] | None = None,
-        mlflow_conn_id: str = "mlflow_default",
-        **kwargs,
-    ) -> None:
+    def __init__(self, *, name: str, version: str | int, alias: str = CHAMPION, tags: dict[str, Any] | None = None,
+                 event_extra: dict[str, Any] | None = None, mlflow_conn_id: str = "mlflow_default", **kwargs) -> None:
         super().__init__(**kwargs)
         self.name = name
         self.version = version
@@ -126,29 +90,16 @@ class MlflowPromoteOperator(BaseOperator):
 
     def execute(self, context) -> dict[str, Any]:
         from delivery.hooks.mlflow import MlflowHook
+        from include.common.events import ModelPromoted
+        from include.mlops import registry
 
         hook = MlflowHook(self.mlflow_conn_id)
-        client = hook.get_client()
         name, version, alias = str(self.name), str(self.version), str(self.alias)
-        previous = hook.get_alias_version(name, alias)
-        mv = client.get_model_version(name, version)
-        client.set_registered_model_alias(name, alias, version)
-        tags = {**self.tags, f"delivery.{alias}_since_dag_run": context["run_id"],
-                "delivery.previous_" + alias: previous["version"] if previous else "none"}
-        for key, value in tags.items():
-            client.set_model_version_tag(name, version, key, str(value))
-        extra = {
-            "model_name": name,
-            "version": version,
-            "alias": alias,
-            "previous_version": previous["version"] if previous else None,
-            "run_id": mv.run_id,
-            "dag_run_id": context["run_id"],
-            "tracking_uri": hook.tracking_uri,
-            **{k: v for k, v in self.event_extra.items()},
-        }
+        moved = registry.promote(hook.get_client(), name, version, alias, dag_run_id=context["run_id"], tags=self.tags)
+        extra = ModelPromoted(model_name=name, version=version, alias=alias, dag_run_id=context["run_id"],
+                              tracking_uri=hook.tracking_uri, **moved, **self.event_extra).to_extra()
         for outlet in self.outlets or []:
             context["outlet_events"][outlet].extra = extra
         self.log.info("Alias %r of %r moved from %s to version %s", alias, name,
-                      previous["version"] if previous else "nothing", version)
+                      moved["previous_version"] or "nothing", version)
         return extra

@@ -86,14 +86,10 @@ class MlflowAliasChangedSensor(BaseSensorOperator):
         )
 
     def _event(self, current: dict, started: float, polls: int) -> dict:
-        return {
-            "status": "success",
-            "message": f"{self.model_name}@{self.alias} is at version {current['version']} "
-                       f"(from {self._baseline() or 'nothing deployed'})",
-            "model_name": self.model_name, "alias": self.alias, "previous_version": self._baseline(),
-            "version": current["version"], "model": current, "waited_s": round(time.time() - started, 3),
-            "polls": polls,
-        }
+        """The same payload the trigger sends (the alias had moved before any wait)."""
+        message = f"{self.model_name}@{self.alias} is at version {current['version']} " \
+                  f"(from {self._baseline() or 'nothing deployed'})"
+        return self.make_trigger(started).payload("success", message, current, polls)
 
     def make_trigger(self, start_time: float) -> MlflowAliasChangedTrigger:
         return MlflowAliasChangedTrigger(

@@ -7,7 +7,7 @@ deadline. The trigger only reads, so a duplicate running at the same time is har
 exactly one event:
 
 - ``{"status": "success", "version", "previous_version", "model": {...}, "waited_s", "polls"}``;
-- ``{"status": "timeout", "message", "current_version", ...}`` when the deadline passed;
+- ``{"status": "timeout", "message", "version" (still the current one), ...}`` when the deadline passed;
 - ``{"status": "error", "message", ...}`` after ``max_errors`` consecutive failed polls.
 """
 
@@ -23,11 +23,14 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 class MlflowAliasChangedTrigger(BaseTrigger):
     """Fire when ``alias`` of registered model ``model_name`` points at a version other than ``from_version``.
 
+    The sensor :class:`delivery.sensors.mlflow_alias.MlflowAliasChangedSensor` builds it from its
+    own (rendered) arguments and uses :meth:`payload` for its own event, so both speak alike.
+
+    :param mlflow_conn_id: Airflow connection of the MLflow store (see ``MlflowHook``).
+    :param tracking_uri: overrides the connection's tracking URI.
     :param model_name: registered model name.
     :param alias: the alias to watch (default ``champion``).
     :param from_version: the baseline version (usually the deployed one); empty: any version fires.
-    :param mlflow_conn_id: Airflow connection of the MLflow store (see ``MlflowHook``).
-    :param tracking_uri: overrides the connection's tracking URI.
     :param poll_interval: seconds before the second poll.
     :param backoff: factor applied to the interval after each poll (1 = fixed interval).
     :param max_poll_interval: the interval never grows beyond this.
@@ -39,11 +42,11 @@ class MlflowAliasChangedTrigger(BaseTrigger):
     def __init__(
         self,
         *,
+        mlflow_conn_id: str = "mlflow_default",
+        tracking_uri: str | None = None,
         model_name: str,
         alias: str = "champion",
         from_version: str | None = None,
-        mlflow_conn_id: str = "mlflow_default",
-        tracking_uri: str | None = None,
         poll_interval: float = 5.0,
         backoff: float = 1.5,
         max_poll_interval: float = 15.0,
@@ -92,8 +95,9 @@ class MlflowAliasChangedTrigger(BaseTrigger):
         hook = MlflowHook(self.mlflow_conn_id, tracking_uri=self.tracking_uri)
         return hook.get_alias_version(self.model_name, self.alias)
 
-    def _event(self, status: str, message: str, current: dict | None, polls: int, **extra: Any) -> TriggerEvent:
-        return TriggerEvent({
+    def payload(self, status: str, message: str, current: dict | None, polls: int) -> dict[str, Any]:
+        """The event's payload: status, message, the model and alias, both versions, the wait so far."""
+        return {
             "status": status,
             "message": message,
             "model_name": self.model_name,
@@ -103,8 +107,10 @@ class MlflowAliasChangedTrigger(BaseTrigger):
             "model": current,
             "waited_s": round(time.time() - self.start_time, 3),
             "polls": polls,
-            **extra,
-        })
+        }
+
+    def _event(self, status: str, message: str, current: dict | None, polls: int) -> TriggerEvent:
+        return TriggerEvent(self.payload(status, message, current, polls))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from include.links.alias import alias_changed

@@ -20,9 +20,16 @@ def test_alias_changed(current, baseline, changed):
     assert alias_changed(current, baseline) is changed
 
 
+def delays(schedule: PollSchedule, n: int) -> list[float]:
+    out = [schedule.interval]
+    while len(out) < n:
+        out.append(schedule.next(out[-1]))
+    return out
+
+
 def test_poll_schedule_backs_off_to_the_cap():
-    assert PollSchedule(interval=2, backoff=2, max_interval=10).delays(5) == [2, 4, 8, 10, 10]
-    assert PollSchedule(interval=5, backoff=1, max_interval=5).delays(3) == [5, 5, 5]
+    assert delays(PollSchedule(interval=2, backoff=2, max_interval=10), 5) == [2, 4, 8, 10, 10]
+    assert delays(PollSchedule(interval=5, backoff=1, max_interval=5), 3) == [5, 5, 5]
 
 
 @pytest.mark.parametrize("kwargs", [{"interval": 0}, {"interval": 20, "max_interval": 10}, {"backoff": 0.5}])

@@ -72,17 +72,26 @@ def test_newest_policy_takes_the_latest_build():
     assert choose([], "newest", None).candidate is None
 
 
-def test_unknown_policy_is_refused():
-    with pytest.raises(InputError, match="policy"):
+def test_unknown_policy_is_refused_naming_the_param():
+    with pytest.raises(InputError) as err:
         choose([c("1.0.0")], "latest-ish", None)
+    assert err.value.what == "image_policy"
+
+
+def app_image(tag, digest=D1, **extra):
+    return {"repo_url": "file:///app.git", "sha": "0a1b" * 10, "image": "127.0.0.1:5000/demo-app", "tag": tag,
+            "digest": digest, "report_dir": "/r", **extra}
 
 
 def test_candidates_from_app_image_events():
     events = [
-        {"timestamp": "2026-11-26T10:00:00+00:00", "extra": {"image": "127.0.0.1:5000/demo-app", "tag": "0a1b", "digest": D1,
-                                                             "commit": "0a1b" * 10, "pushed": True, "report": "/r"}},
-        {"timestamp": "2026-11-26T11:00:00+00:00", "extra": {"image": "x", "pushed": False}},
+        {"timestamp": "2026-11-26T10:00:00+00:00", "extra": app_image("0a1b")},
+        {"timestamp": "2026-11-26T10:30:00+00:00", "extra": app_image("0a1b")},  # the same image again
+        {"timestamp": "2026-11-26T11:00:00+00:00", "extra": {"image": "x", "commit": "abc"}},  # not an AppImage
         {"timestamp": "2026-11-26T12:00:00+00:00", "extra": {}},
     ]
-    assert candidates_from_events(events) == [Candidate("127.0.0.1:5000/demo-app", "0a1b", D1, "2026-11-26T10:00:00+00:00",
-                                                        "0a1b" * 10, "/r")]
+    candidates, ignored = candidates_from_events(events)
+    assert candidates == [Candidate("127.0.0.1:5000/demo-app", "0a1b", D1, "2026-11-26T10:00:00+00:00",
+                                    "0a1b" * 10, "/r")]
+    assert len(ignored) == 2 and all("app_image event" in why for why in ignored)
+    assert "repo_url" in ignored[0] and "AppImage" in ignored[0]

@@ -84,14 +84,17 @@ def test_image_write_back_sets_tag_and_digest(repo):
     apply(repo, manifests.image_changes(read, OVERLAY, "nginx", "127.0.0.1:5000/demo-app", "0a1b2c3d4e5f", DIGEST))
     entry = manifests.read_image(read, OVERLAY, "nginx")
     assert entry == {"name": "nginx", "newName": "127.0.0.1:5000/demo-app", "newTag": "0a1b2c3d4e5f", "digest": DIGEST}
-    assert manifests.rendered_image(entry) == f"127.0.0.1:5000/demo-app@{DIGEST}"
     assert manifests.image_changes(read, OVERLAY, "nginx", "127.0.0.1:5000/demo-app", "0a1b2c3d4e5f", DIGEST) == {}
+    assert deployed_images(repo) == [f"127.0.0.1:5000/demo-app:0a1b2c3d4e5f@{DIGEST}"], "the digest pins the image"
     apply(repo, manifests.image_changes(read, OVERLAY, "nginx", "127.0.0.1:5000/demo-app", "1.2.0", None))
     assert manifests.read_image(read, OVERLAY, "nginx") == {"name": "nginx", "newName": "127.0.0.1:5000/demo-app",
                                                             "newTag": "1.2.0"}
-    docs = render(repo)
-    images = [c["image"] for d in docs if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]]
-    assert images == ["127.0.0.1:5000/demo-app:1.2.0"]
+    assert deployed_images(repo) == ["127.0.0.1:5000/demo-app:1.2.0"]
+
+
+def deployed_images(root: Path) -> list[str]:
+    """The container images of the rendered Deployments."""
+    return [c["image"] for d in render(root) if d["kind"] == "Deployment" for c in d["spec"]["template"]["spec"]["containers"]]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from delivery.operators.mlflow import CHALLENGER, CHAMPION, MlflowPromoteOperator, MlflowRegisterModelOperator
+from include.common.events import ModelPromoted
 
 
 @pytest.fixture
@@ -43,11 +44,15 @@ def test_promote_moves_champion_and_fills_the_asset_event(logged_model, mlflow_c
     reg = MlflowRegisterModelOperator(task_id="register", model_uri=uri, run_id=run_id, name="m")
     reg.execute({"run_id": "r1"})
     events = defaultdict(SimpleNamespace)
-    op = MlflowPromoteOperator(task_id="promote", name="m", version="1", event_extra={"data_sha256": "abc"},
-                               outlets=[model_promoted])
+    op = MlflowPromoteOperator(task_id="promote", name="m", version="1",
+                               event_extra={"data_sha256": "abc", "data_path": "/data/train.csv"}, outlets=[model_promoted])
     extra = op.execute({"run_id": "r2", "outlet_events": events})
     assert str(mlflow_client.get_model_version_by_alias("m", CHAMPION).version) == "1"
-    assert extra["previous_version"] is None and extra["run_id"] == run_id and extra["data_sha256"] == "abc"
     assert events[model_promoted].extra == extra
+    event = ModelPromoted.from_extra(extra)  # the contract the consumers read
+    assert (event.model_name, event.version, event.alias, event.dag_run_id) == ("m", "1", CHAMPION, "r2")
+    assert event.previous_version is None and event.mlflow_run_id == run_id
+    assert (event.data_sha256, event.data_path) == ("abc", "/data/train.csv")
+    assert "run_id" not in extra
     tags = mlflow_client.get_model_version("m", "1").tags
     assert tags["delivery.champion_since_dag_run"] == "r2" and tags["delivery.previous_champion"] == "none"
