@@ -20,12 +20,10 @@ report folder `<state>/reports/cicd_build_test_scan/<run_id>/` (JUnit, coverage,
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from airflow.sdk import dag
+from airflow.sdk import dag, task
 
 from delivery.assets import app_image
-from delivery.operators.cicd import CicdGateOperator, CicdPrepareOperator, CicdPublishOperator, CicdStageOperator
+from delivery.dag_args import shared_dag_args
 from delivery.operators.cicd_image import CicdCleanupOperator, CicdImageBuildOperator, CicdPushOperator
 from delivery.operators.cicd_params import build_params
 
@@ -33,34 +31,50 @@ from delivery.operators.cicd_params import build_params
 @dag(
     dag_id="cicd_build_test_scan",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     doc_md=__doc__,
     tags=["cicd"],
-    default_args={"owner": "cicd", "retries": 2},
-    max_active_runs=4,
-    render_template_as_native_obj=True,
+    **shared_dag_args("cicd", max_active_runs=4, retry_delay=None),
     params=build_params(),
 )
 def cicd_build_test_scan():
-    prepare = CicdPrepareOperator(
-        task_id="prepare", repo_url="{{ params.repo_url or '' }}", revision="{{ params.revision }}",
-        image="{{ params.image }}", gate_policy="{{ params.gate_policy }}", stages="{{ params.stages }}",
-        builder="{{ params.builder }}")
-    checkout = CicdStageOperator(task_id="checkout", stage="checkout")
-    env = CicdStageOperator(task_id="env", stage="env")
-    stages = [CicdStageOperator(task_id=s, stage=s) for s in ("test", "sast", "secrets", "audit", "sbom", "build")]
+    @task
+    def prepare(params=None, **context) -> dict:
+        """Validate the params (repo_url, revision, image, gate_policy, stages, builder) before anything runs."""
+        from delivery.operators import cicd
+
+        return cicd.prepare(params, context)
+
+    @task
+    def stage(name: str, **context) -> dict:
+        """Run one pipeline stage; its result goes to the report folder, findings are judged by the gate."""
+        from delivery.operators import cicd
+
+        return cicd.stage(name, context)
+
+    @task(retries=0)
+    def gate(**context) -> dict:
+        """Apply the gate policy. No retries: a retry cannot change the verdict."""
+        from delivery.operators import cicd
+
+        return cicd.gate(context)
+
+    @task(outlets=[app_image])
+    def publish(**context) -> dict:
+        """Emit the app_image Asset event of the pushed image (skipped when nothing was pushed)."""
+        from delivery.operators import cicd
+
+        return cicd.publish(context)
+
+    checkout, env = stage.override(task_id="checkout")("checkout"), stage.override(task_id="env")("env")
+    stages = [stage.override(task_id=s)(s) for s in ("test", "sast", "secrets", "audit", "sbom", "build")]
     image_build = CicdImageBuildOperator(task_id="image_build")
-    gate = CicdGateOperator(task_id="gate", retries=0,
-                            doc_md="Applies the gate policy. No retries: a retry cannot change the verdict.")
     push = CicdPushOperator(task_id="push_image")
-    publish = CicdPublishOperator(task_id="publish", push_task_id="push_image", outlets=[app_image])
     cleanup = CicdCleanupOperator(task_id="cleanup", retries=0,
                                   doc_md="Removes the run's checkout and local image. No retries: best effort, "
                                          "the next run starts from a fresh work folder anyway.")
     # cleanup is a teardown of checkout: it runs whatever happened after it, and its own
     # outcome never decides the run's state (a failed gate still fails the run).
-    prepare >> checkout >> env >> [*stages, image_build] >> gate >> push >> publish >> cleanup.as_teardown(setups=checkout)
-
+    prepare() >> checkout >> env >> [*stages, image_build] >> gate() >> push >> publish() >> cleanup.as_teardown(
+        setups=checkout.operator)
 
 cicd_build_test_scan()

@@ -12,11 +12,10 @@ minutes) to watch continuously.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 from airflow.sdk import Param, dag, task
 
+from delivery.dag_args import shared_dag_args
 from delivery.operators.cicd_params import app_repo_param
 from delivery.sensors.git_commit import GitCommitSensor
 
@@ -24,13 +23,9 @@ from delivery.sensors.git_commit import GitCommitSensor
 @dag(
     dag_id="cicd_watch_branch",
     schedule=None,
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
     doc_md=__doc__,
     tags=["cicd"],
-    default_args={"owner": "cicd", "retries": 2},
-    max_active_runs=1,
-    render_template_as_native_obj=True,
+    **shared_dag_args("cicd", retry_delay=None),
     params={
         **app_repo_param("Git URL to watch. Empty: the seeded demo app repo."),
         "branch": Param("main", type="string", minLength=1, description="Branch to watch."),

@@ -20,24 +20,21 @@ Without a cluster it renders and validates, and says loudly that nothing was com
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.sdk import Param, dag, task
 
 from delivery.assets import cluster_drift
+from delivery.dag_args import shared_dag_args
 from delivery.operators import gitops
 from delivery.params import app_params, cluster_params, ignore_param, revision_param
 
 
 @dag(
     schedule=timedelta(minutes=5),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
     doc_md=__doc__,
     tags=["gitops", "drift"],
-    default_args={"owner": "gitops", "retries": 2, "retry_delay": timedelta(seconds=10)},
-    render_template_as_native_obj=True,
+    **shared_dag_args("gitops"),
     params={
         **app_params(),
         **revision_param("Branch, tag or commit SHA that the cluster should match."),

@@ -22,24 +22,19 @@ One run at a time. Reports: `$DELIVERY_STATE/reports/gitops_image_update/<run_id
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import app_image
+from delivery.dag_args import shared_dag_args
 from delivery.operators.handover import sync_and_check
 from delivery.params import app_params, branch_param, handover_params
 
 
 @dag(
     schedule=[app_image],
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,  # the sync's conf keeps its types (health_timeout is an integer)
     doc_md=__doc__,
     tags=["gitops", "cicd", "links"],
-    default_args={"owner": "gitops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    **shared_dag_args("gitops"),
     params={
         "image_policy": Param("newest", type="string", enum=["newest", "semver", "digest"],
                               description="Which image wins: newest build, highest semver tag in range, or new digest "

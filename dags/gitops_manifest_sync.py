@@ -24,11 +24,10 @@ One run at a time (`max_active_runs=1`); emits `cluster_synced` (`ClusterSynced`
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import cluster_drift, cluster_synced, manifests_changed
+from delivery.dag_args import shared_dag_args
 from delivery.operators import gitops, gitops_sync
 from delivery.operators.gitops_health import GitOpsHealthOperator
 from delivery.params import app_params, cluster_params, ignore_param, revision_param
@@ -36,13 +35,9 @@ from delivery.params import app_params, cluster_params, ignore_param, revision_p
 
 @dag(
     schedule=(manifests_changed | cluster_drift),
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
     doc_md=__doc__,
     tags=["gitops", "sync"],
-    default_args={"owner": "gitops", "retries": 2, "retry_delay": timedelta(seconds=10)},
-    render_template_as_native_obj=True,
+    **shared_dag_args("gitops"),
     params={
         **app_params(),
         **revision_param(),

@@ -22,22 +22,18 @@ Reports: `<state>/reports/mlops_drift_monitor/<run_id>/`. Docs: `docs/mlops.md`.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, task
 
 from delivery.assets import production_batch, retrain_requested
+from delivery.dag_args import shared_dag_args
 from delivery.operators.gx import GXValidateOperator
 
 
 @dag(
     schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("0 * * * *", timezone="UTC"), assets=production_batch),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,
     doc_md=__doc__,
     tags=["mlops", "monitoring", "drift", "mlflow"],
-    default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    **shared_dag_args("mlops"),
     params={
         "batch_path": Param(None, type=["null", "string"], description="Production batch to check (CSV or "
                             "Parquet). Empty: the triggering Asset event's data_path, else the newest file in "

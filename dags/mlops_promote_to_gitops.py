@@ -25,12 +25,13 @@ See docs/links.md.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from delivery.assets import model_promoted
+from delivery.dag_args import shared_dag_args
 from delivery.operators.handover import sync_and_check
 from delivery.params import app_params, branch_param, handover_params
 from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
@@ -38,13 +39,9 @@ from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
 
 @dag(
     schedule=[model_promoted],
-    start_date=datetime(2026, 1, 1),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,  # the sync's conf keeps its types (health_timeout is an integer)
     doc_md=__doc__,
     tags=["mlops", "gitops", "links"],
-    default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    **shared_dag_args("mlops"),
     params={
         "model_name": Param("delivery-classifier", type="string", pattern="^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$",
                             description="Registered model in MLflow whose alias is watched."),

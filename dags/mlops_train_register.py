@@ -28,6 +28,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Param, dag, task
 
 from delivery.assets import model_promoted, retrain_requested, training_data
+from delivery.dag_args import shared_dag_args
 from delivery.operators.gx import GXValidateOperator
 from delivery.operators.mlflow import CHALLENGER, CHAMPION, MlflowPromoteOperator, MlflowRegisterModelOperator
 from delivery.operators.optuna import OptunaTuneOperator
@@ -38,12 +39,9 @@ REGISTERED_VERSION = "{{ ti.xcom_pull(task_ids='register')['version'] }}"
 
 @dag(
     schedule=(training_data | retrain_requested),
-    catchup=False,
-    max_active_runs=1,
-    render_template_as_native_obj=True,  # "{{ params.n_trials }}" reaches the tune workers as an integer
     doc_md=__doc__,
     tags=["mlops", "training", "mlflow", "optuna", "great-expectations"],
-    default_args={"owner": "mlops", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    **shared_dag_args("mlops"),
     params={
         "data_path": Param(None, type=["null", "string"], description="Training batch (CSV or Parquet, with the "
                            "label). Empty: the triggering Asset event's data_path, else the demo training set."),

@@ -103,7 +103,7 @@ class CicdImageBuildOperator(ImageBuilderOperator):
         self.log.info("builder: %s (%s)", ctx.params["builder"], ctx.params.get("builder_reason"))
         res = do_image_build(ctx, docker=self.docker_client(ctx),
                              pod_build=lambda env: self.run_pod(context, ctx, "build", env))
-        return log_result(self.log, res, ("stage", "status", "message", "builder", "tag"))
+        return log_result(self.log.info, res, ("stage", "status", "message", "builder", "tag"))
 
 
 class CicdPushOperator(ImageBuilderOperator):

@@ -1,4 +1,4 @@
-"""The thin CI/CD operators: bad params fail without retry; stage results reach the report folder."""
+"""The CI/CD task functions: bad params fail without retry; stage results reach the report folder."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from delivery.operators.cicd import CicdGateOperator, CicdPrepareOperator, CicdStageOperator
+from delivery.operators import cicd
 from include.cicd import demo
 from include.common.paths import report_dir
 
@@ -18,7 +18,7 @@ def ctx(run_id):
 
 def prepare(run_id, **params):
     base = {"repo_url": "", "revision": "main", "image": "demo-app", "gate_policy": "default", "stages": ["test"]}
-    return CicdPrepareOperator(task_id="prepare", **(base | params)).execute(ctx(run_id))
+    return cicd.prepare(base | params, ctx(run_id))
 
 
 @pytest.mark.parametrize(("field", "value", "match"), [
@@ -34,15 +34,15 @@ def test_bad_params_fail_without_retry(field, value, match):
         prepare(f"bad-{field}", **{field: value})
 
 
-def test_stage_and_gate_operators_write_the_report():
+def test_stage_and_gate_tasks_write_the_report():
     demo.seed()
     params = prepare("ok", stages=["test"])
     assert params["stages"] == ["test"] and params["registry"].startswith("http")
     for stage in ("checkout", "env", "test", "sast"):
-        out = CicdStageOperator(task_id=stage, stage=stage).execute(ctx("ok"))
+        out = cicd.stage(stage, ctx("ok"))
         assert out["stage"] == stage
     assert out["status"] == "not_requested"
-    verdict = CicdGateOperator(task_id="gate").execute(ctx("ok"))
+    verdict = cicd.gate(ctx("ok"))
     assert verdict["stages"]["test"] == "pass" and verdict["stages"]["sast"] == "not_requested"
     report = report_dir("cicd_operator_test", "ok")
     assert (report / "junit.xml").exists() and (report / "summary.md").exists()
@@ -52,4 +52,4 @@ def test_a_stage_that_cannot_read_the_repo_names_the_param():
     demo.seed()
     prepare("no-revision", revision="no-such-branch")
     with pytest.raises(AirflowFailException, match="^checkout: revision: 'no-such-branch' does not exist"):
-        CicdStageOperator(task_id="checkout", stage="checkout").execute(ctx("no-revision"))
+        cicd.stage("checkout", ctx("no-revision"))
