@@ -23,8 +23,9 @@ def sync_problem(result: dict | None, wrote: dict, healthy_states: list[str]) ->
     """
     if not result:
         return f"{SYNC_DAG_ID} run {wrote['sync_run_id']} recorded no result: see its logs"
-    if result.get("sha") and result["sha"] != wrote["sha"]:
-        return f"{SYNC_DAG_ID} synced {result['sha'][:12]}, not our commit {wrote['sha'][:12]}"
+    if result.get("sha") != wrote["sha"]:  # no SHA recorded proves nothing about our commit
+        synced = result["sha"][:12] if result.get("sha") else "no recorded commit"
+        return f"{SYNC_DAG_ID} synced {synced}, not our commit {wrote['sha'][:12]}"
     health = result.get("health") or "Unknown"
     if health not in healthy_states:
         return (f"app {wrote['app']!r} is {health} after the sync of {wrote['sha'][:12]} "

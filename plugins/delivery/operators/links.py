@@ -132,11 +132,8 @@ def _app_image_events(context: Any) -> list[dict]:
         return {"extra": dict(getattr(event, "extra", None) or {}), "timestamp": ts.isoformat() if ts else ""}
 
     events = [as_dict(e) for found in (context.get("triggering_asset_events") or {}).values() for e in found]
-    try:
-        events += [as_dict(e) for e in list(context["inlet_events"][app_image])[-RECENT_EVENTS:]]
-    except Exception as exc:  # noqa: BLE001 - no history is not an error
-        print(f"recent app_image events not read: {exc}")
-    return events
+    # No history is an empty list; a failed read raises (and is retried) rather than look like "nothing new".
+    return events + [as_dict(e) for e in list(context["inlet_events"][app_image])[-RECENT_EVENTS:]]
 
 
 @step("plan")

@@ -15,6 +15,7 @@ WROTE = {"app": "shop", "repo_url": "file:///r.git", "path": "apps/shop/overlays
 @pytest.mark.parametrize(("result", "words"), [
     (None, "recorded no result"),
     ({"sha": "c" * 40, "health": "Healthy"}, "not our commit"),
+    ({"sha": "", "health": "Healthy"}, "synced no recorded commit, not our commit"),
     ({"sha": SHA, "health": "Degraded", "report_dir": "/r"}, "is Degraded after the sync"),
     ({"sha": SHA}, "is Unknown"),
 ])

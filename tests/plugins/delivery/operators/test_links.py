@@ -140,7 +140,7 @@ def test_plan_reads_app_image_events_and_skips_when_nothing_is_new(state, repo):
     pushed = AppImage(repo_url="file:///app.git", sha="0a1b" * 10, image="127.0.0.1:5000/demo-app", tag="0a1b",
                       digest=DIGEST, report_dir="/reports/ci").to_extra()
     ctx = context(TI(), triggering_asset_events={app_image: [SimpleNamespace(extra=pushed, timestamp=built)]},
-                  inlet_events={})
+                  inlet_events={app_image: []})
     params = {"repo_url": repo, "branch": "main", "path": OVERLAY, "app": "shop", "image_policy": "newest",
               "semver_range": "*", "track_tag": None, "manifest_image": "nginx", "image": None, "tag": None,
               "digest": None}
@@ -149,4 +149,4 @@ def test_plan_reads_app_image_events_and_skips_when_nothing_is_new(state, repo):
                               "built_at": built.isoformat(), "commit": "0a1b" * 10, "source": "/reports/ci"}
     assert read_report(folder(ctx), "image_plan.json")["reason"] == plan["reason"]
     with pytest.raises(AirflowSkipException, match="no image update"):
-        links.plan_image(params, context(TI(), inlet_events={}))
+        links.plan_image(params, context(TI(), inlet_events={app_image: []}))
