@@ -14,6 +14,7 @@ the diff has real work to do. Targets: ours <= 5 s for 2,000 resources and >= 10
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
 import sys
 import time
@@ -25,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from include.gitops import sync  # noqa: E402
 from include.gitops.client import Cluster  # noqa: E402
 from include.gitops.diff import diff_app  # noqa: E402
-from include.gitops import localcluster  # noqa: E402
+import scripts.localcluster as localcluster  # noqa: E402
+from include.gitops.kubeconfig import resolve  # noqa: E402
 from include.gitops.types import ResourceKey, SyncStatus  # noqa: E402
 
 
@@ -37,9 +39,12 @@ def main() -> int:
 
     from kubernetes import config
 
-    was_running = localcluster.local_status() is not None
-    choice = localcluster.find_cluster(args.kubeconfig)
-    started_here = choice.mode == localcluster.ClusterMode.LOCAL and not was_running
+    # the configured cluster (--kubeconfig, else KUBECONFIG), else the local control plane, started here
+    started_here = False
+    if not (args.kubeconfig or os.environ.get("KUBECONFIG")) and localcluster.has_local_binaries():
+        started_here = localcluster.local_status() is None
+        args.kubeconfig = localcluster.start_local()
+    choice = resolve(args.kubeconfig)
     if not choice.connected:
         print(f"bench_gitops: no cluster, nothing measured. {choice.message}")
         return 2

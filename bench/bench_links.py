@@ -36,7 +36,7 @@ def main() -> int:
     from e2e.airflow_api import start_standalone
     from e2e.flow import run_flow
     from include.common.paths import state_dir
-    from include.gitops import localcluster
+    import scripts.localcluster as localcluster
 
     if not localcluster.has_local_binaries():
         print(f"bench_links: no cluster: {localcluster.missing_binaries_message()} Fix: {localcluster.SETUP_HINT}")

@@ -40,7 +40,7 @@ _.threshold  # mlops.drift.FeatureDrift (drift report)
 _.psi_level  # mlops.drift.FeatureDrift
 _.n_reference  # mlops.drift.FeatureDrift
 _.n_current  # mlops.drift.FeatureDrift
-_.start_seconds  # gitops.localcluster.LocalCluster (cluster.json)
+_.at  # gitops.notifications.Notification (the webhook body)
 
 # Attributes that a library reads from its own objects.
 _.retries  # kubernetes.client.Configuration: urllib3 retries of the API client

@@ -21,6 +21,8 @@ start() {
   fi
   bash "$PROJECT_ROOT/scripts/setup.sh"
   bash "$PROJECT_ROOT/scripts/migrate.sh"
+  use_local_cluster
+  echo "airflow: GitOps cluster: ${KUBECONFIG:-none (plan-only; build the local control plane with make setup)}"
   setsid airflow standalone >"$LOG" 2>&1 < /dev/null &
   echo $! >"$PIDFILE"  # setsid makes the child its own group leader: pid == pgid
   for _ in $(seq 1 120); do

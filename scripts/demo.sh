@@ -7,5 +7,6 @@ source "$(dirname "$0")/env.sh"
 
 bash "$PROJECT_ROOT/scripts/setup.sh"
 bash "$PROJECT_ROOT/scripts/migrate.sh" "$@"
+use_local_cluster
 cd "$PROJECT_ROOT"
 exec "$VENV/bin/python" scripts/run_demo.py

@@ -40,3 +40,18 @@ fi
 export MLFLOW_DISABLE_TELEMETRY=true
 export DO_NOT_TRACK=true
 export GOTOOLCHAIN=local
+
+# The GitOps code reads only KUBECONFIG (or an Airflow connection), and never starts a cluster.
+# `make demo` and `make airflow` call this: point KUBECONFIG at the local control plane, starting
+# it when it is built. Not built: nothing is exported and the GitOps tasks plan only, saying so.
+use_local_cluster() {
+  [ -n "${KUBECONFIG:-}" ] && return 0
+  "$VENV/bin/python" -m scripts.localcluster built 2>/dev/null || return 0
+  local path
+  if ! path="$(cd "$PROJECT_ROOT" && "$VENV/bin/python" -m scripts.localcluster start)"; then
+    echo "error: the local Kubernetes control plane did not start (see above)." >&2
+    echo "Fix: make k8s-stop ARGS=--wipe, then try again; or point KUBECONFIG at a cluster" >&2
+    return 1
+  fi
+  export KUBECONFIG="$path"
+}

@@ -95,7 +95,7 @@ def main() -> int:
     print("=" * 100)
     print(f"{len(outcomes) - len(bad)} of {len(outcomes)} runs ended as expected.")
     print("Each run's reports are in the folder shown; `make airflow` opens these runs in the UI.")
-    from include.gitops.localcluster import local_status
+    from scripts.localcluster import local_status
 
     cluster = local_status()
     if cluster is not None:

@@ -165,12 +165,12 @@ start_kubernetes() {
   if [ -n "${KUBECONFIG:-}" ]; then
     STACK_KUBECONFIG="${KUBECONFIG%%:*}"; say "kubernetes: KUBECONFIG=$STACK_KUBECONFIG (from the caller)"; return 0
   fi
-  if ! "$VENV/bin/python" -c 'import sys; from include.gitops import localcluster as l; sys.exit(0 if l.has_local_binaries() else 1)' 2>/dev/null; then
+  if ! "$VENV/bin/python" -m scripts.localcluster built 2>/dev/null; then
     say "kubernetes: no local control plane built: the GitOps tasks run plan-only (Fix: bash scripts/setup.d/30-k8s.sh)"
     return 0
   fi
   local was_running=1 out
-  "$VENV/bin/python" -m include.gitops.localcluster status >/dev/null 2>&1 || was_running=0
+  "$VENV/bin/python" -m scripts.localcluster status >/dev/null 2>&1 || was_running=0
   if ! out="$(bash "$PROJECT_ROOT/scripts/k8s/start.sh" 2>"$LOGS/k8s-start.log" 9>&-)"; then
     err "the local Kubernetes control plane did not start; last lines of $LOGS/k8s-start.log:"
     tail -20 "$LOGS/k8s-start.log" >&2

@@ -5,46 +5,36 @@ A field that another manager owns makes the server refuse with a conflict: that 
 fields over (``kubectl apply --server-side --force-conflicts``). A failing step stops the sync:
 later waves are never applied on top of a broken one.
 
-Each result carries the HTTP status of the API server's refusal, so a caller decides on the
-status, not on the text of a message: a step refused with 4xx only (invalid, forbidden, a
-conflict) is :attr:`ApplyFailed.refused`, and retrying it cannot help.
+Each :class:`~include.gitops.results.ResourceResult` carries an action and the HTTP status of
+the API server's refusal, so a caller decides on those, not on the text of a message: a step
+refused with 4xx only (invalid, forbidden, a conflict) is :attr:`ApplyFailed.refused`, and
+retrying it cannot help.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from include.gitops.client import ApplyConflict, Cluster, ClusterError, NotServed
 from include.gitops.plan import Step, SyncPlan
+from include.gitops.results import Action, ResourceResult
 from include.gitops.types import LABEL_APP, ResourceKey
-
-
-@dataclass
-class ApplyResult:
-    key: ResourceKey
-    action: str  # created | configured | failed | conflict
-    message: str = ""
-    status: int = 0  # the HTTP status of a refusal; 0: applied, or no answer from the API server
-
-    def as_dict(self) -> dict[str, str]:
-        return {"resource": str(self.key), "display": self.key.display, "action": self.action, "message": self.message}
 
 
 class ApplyFailed(RuntimeError):
     """A step failed; ``results`` holds every result so far (the failed ones name why)."""
 
-    def __init__(self, step: str, results: list[ApplyResult]):
+    def __init__(self, step: str, results: list[ResourceResult]):
         self.results = results
-        self.failed = [r for r in results if r.action in ("failed", "conflict")]
+        self.failed = [r for r in results if r.failed]
         lines = "\n".join(f"  - {r.key.display}: {r.message}" for r in self.failed)
         super().__init__(f"sync stopped in {step}: {len(self.failed)} resource(s) failed:\n{lines}")
 
     @property
     def refused(self) -> bool:
         """The API server refused every failed object with a 4xx (a conflict is a 409): final."""
-        return bool(self.failed) and all(400 <= r.status < 500 for r in self.failed)
+        return bool(self.failed) and all(r.refused for r in self.failed)
 
 
 def with_ownership(obj: dict[str, Any], app: str) -> dict[str, Any]:
@@ -63,26 +53,27 @@ def _conflict_message(exc: ApplyConflict) -> str:
     )
 
 
-def apply_step(cluster: Cluster, step: Step, *, force: bool = False, existing: set[ResourceKey] | None = None) -> list[ApplyResult]:
+def apply_step(cluster: Cluster, step: Step, *, force: bool = False,
+               existing: set[ResourceKey] | None = None) -> list[ResourceResult]:
     """Apply every object of one step (all are tried, so one report names every failure)."""
-    results: list[ApplyResult] = []
+    results: list[ResourceResult] = []
     for obj in step.objects:
         key = ResourceKey.of(obj)
         try:
             cluster.apply(obj, force=force)
         except ApplyConflict as exc:
-            results.append(ApplyResult(key, "conflict", _conflict_message(exc), exc.status))
+            results.append(ResourceResult(key, Action.CONFLICT, _conflict_message(exc), exc.status))
             continue
         except NotServed as exc:  # not (yet) in discovery: a retry, with discovery refreshed, may work
-            results.append(ApplyResult(key, "failed", str(exc)))
+            results.append(ResourceResult(key, Action.FAILED, str(exc)))
             continue
         except ClusterError as exc:
-            results.append(ApplyResult(key, "failed", str(exc), exc.status))
+            results.append(ResourceResult(key, Action.FAILED, str(exc), exc.status))
             continue
         created = existing is not None and key not in existing
-        results.append(ApplyResult(key, "created" if created else "configured"))
+        results.append(ResourceResult(key, Action.CREATED if created else Action.CONFIGURED))
     crds = [ResourceKey.of(o).name for o in step.objects if o.get("kind") == "CustomResourceDefinition"]
-    if crds and all(r.action in ("created", "configured") for r in results):
+    if crds and not any(r.failed for r in results):
         cluster.wait_established(crds)  # the next wave may create objects of these kinds
     return results
 
@@ -93,14 +84,14 @@ def apply_plan(
     *,
     force: bool = False,
     existing: set[ResourceKey] | None = None,
-    after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
-) -> list[ApplyResult]:
+    after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
+) -> list[ResourceResult]:
     """Apply ``plan`` step by step; raise ApplyFailed at the first step with a failure."""
-    results: list[ApplyResult] = []
+    results: list[ResourceResult] = []
     for step in plan.steps:
         step_results = apply_step(cluster, step, force=force, existing=existing)
         results.extend(step_results)
-        if any(r.action in ("failed", "conflict") for r in step_results):
+        if any(r.failed for r in step_results):
             raise ApplyFailed(step.name, results)
         if after_step is not None:
             after_step(step, step_results)

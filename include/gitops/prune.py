@@ -7,22 +7,12 @@ Prune=false``) is never deleted. A dry-run returns the list without deleting.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from include.gitops.client import Cluster, ClusterError
 from include.gitops.plan import sort_key
+from include.gitops.results import Action, ResourceResult
 from include.gitops.types import ANNOTATION_PRUNE, LABEL_APP, ResourceKey, annotations_of, labels_of
-
-
-@dataclass
-class PruneResult:
-    key: ResourceKey
-    action: str  # pruned | would-prune | protected | gone | failed
-    message: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return {"resource": str(self.key), "display": self.key.display, "action": self.action, "message": self.message}
 
 
 def is_protected(obj: dict[str, Any]) -> bool:
@@ -44,34 +34,36 @@ def candidates(app: str, owned: Iterable[dict[str, Any]], desired_keys: set[Reso
     return sorted(prune, key=order, reverse=True), sorted(protected, key=order)
 
 
-def prune(cluster: Cluster | None, to_prune: list[dict], protected: list[dict], *, dry_run: bool = False) -> list[PruneResult]:
+def prune(cluster: Cluster | None, to_prune: list[dict], protected: list[dict], *,
+          dry_run: bool = False) -> list[ResourceResult]:
     """Delete ``to_prune`` (reverse plan order); list the protected ones. ``dry_run`` deletes nothing."""
-    results = [PruneResult(ResourceKey.of(o), "protected", f"annotation {ANNOTATION_PRUNE}=false") for o in protected]
+    results = [ResourceResult(ResourceKey.of(o), Action.PROTECTED, f"annotation {ANNOTATION_PRUNE}=false")
+               for o in protected]
     for obj in to_prune:
         key = ResourceKey.of(obj)
         if dry_run or cluster is None:
-            results.append(PruneResult(key, "would-prune", "dry-run: not deleted"))
+            results.append(ResourceResult(key, Action.WOULD_PRUNE, "dry-run: not deleted"))
             continue
         try:
             gone = not cluster.delete(obj)
-            results.append(PruneResult(key, "gone" if gone else "pruned"))
+            results.append(ResourceResult(key, Action.GONE if gone else Action.PRUNED))
         except ClusterError as exc:
-            results.append(PruneResult(key, "failed", str(exc)))
+            results.append(ResourceResult(key, Action.FAILED, str(exc), exc.status))
     return results
 
 
-def describe(results: list[PruneResult], *, enabled: bool) -> list[str]:
+def describe(results: list[ResourceResult], *, enabled: bool) -> list[str]:
     """The task-log lines of a prune: one per object, and what ``prune=false`` left behind."""
     lines = [f"{r.action:<12} {r.key.display} {r.message}" for r in results]
-    left = [r for r in results if r.action == "would-prune"]
+    left = [r for r in results if r.action is Action.WOULD_PRUNE]
     if not enabled and left:
         lines.append(f"prune=false: {len(left)} Extraneous resource(s) stay in the cluster; sync with prune=true to delete them")
     return lines
 
 
-def failure_message(results: list[PruneResult]) -> str:
+def failure_message(results: list[ResourceResult]) -> str:
     """Why the prune fails the sync ("" when every delete worked): the objects still there, and the fix."""
-    failed = [r for r in results if r.action == "failed"]
+    failed = [r for r in results if r.failed]
     if not failed:
         return ""
     return (f"prune could not delete {len(failed)} resource(s): "

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 from include.common.events import ClusterDrift
 from include.common.reports import write_report
-from include.gitops.apply import ApplyResult
+from include.gitops.results import ResourceResult
 from include.gitops.diff import AppDiff
 from include.gitops.plan import SyncPlan, build_plan
 
@@ -52,7 +52,7 @@ def write_diff_report(folder: Path, state: Mapping[str, Any], desired: list[dict
     return report, text
 
 
-def sync_record(plan: SyncPlan, applied: list[ApplyResult], error: BaseException | None = None) -> dict[str, Any]:
+def sync_record(plan: SyncPlan, applied: list[ResourceResult], error: BaseException | None = None) -> dict[str, Any]:
     """sync.json: the plan, what was applied and, when the apply stopped, why."""
     record: dict[str, Any] = {"plan": plan.as_dict(), "applied": [r.as_dict() for r in applied]}
     if error is not None:

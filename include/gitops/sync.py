@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 from include.gitops import validate as validation
-from include.gitops.apply import ApplyResult, apply_plan, with_ownership
+from include.gitops.apply import apply_plan, with_ownership
 from include.gitops.client import Cluster, ClusterError
 from include.gitops.diff import AppDiff, diff_app
 from include.gitops.health import HealthCode, HealthStatus
 from include.gitops.ignore import IgnoreRule
 from include.gitops.plan import Step, SyncPlan, build_plan
-from include.gitops.prune import PruneResult, candidates, prune
+from include.gitops.prune import candidates, prune
+from include.gitops.results import ResourceResult
 from include.gitops.types import LABEL_APP, ResourceKey, SyncStatus
 from include.gitops.wait import wait_healthy
 
@@ -159,6 +160,20 @@ def plan_sync(diff: DiffResult, desired: list[dict[str, Any]], app: str, *, prun
     return build_plan(desired, skip=synced, prune=to_prune if prune_enabled else [])
 
 
+def plan_inputs(diff: DiffResult) -> dict[str, list[str]]:
+    """What the apply step needs from the diff, as plain data for the next task: the resources
+    already Synced (left out of the plan) and those that exist (so the rest are "created")."""
+    return {"synced": sorted(str(r.key) for r in diff.diff.resources if r.status == SyncStatus.SYNCED),
+            "existing": sorted(str(k) for k in diff.live)}
+
+
+def plan_from_inputs(desired: list[dict[str, Any]], inputs: dict[str, Any]) -> tuple[SyncPlan, set[ResourceKey]]:
+    """(the plan, the keys that exist) from :func:`plan_inputs`' data: no second diff. The prune
+    step lists the cluster afresh, so the plan carries no prune list."""
+    synced = {ResourceKey.parse(k) for k in inputs.get("synced", [])}
+    return build_plan(desired, skip=synced), {ResourceKey.parse(k) for k in inputs.get("existing", [])}
+
+
 class WaveDegraded(RuntimeError):
     """A wave became Degraded within ``wave_timeout``: later waves are not applied (final)."""
 
@@ -179,8 +194,8 @@ def apply_waves(
     existing: set[ResourceKey] | None = None,
     wave_timeout: float = 0,
     say: Say = _quiet,
-    after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
-) -> list[ApplyResult]:
+    after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
+) -> list[ResourceResult]:
     """Apply ``plan`` wave by wave; before the next wave, wait up to ``wave_timeout`` s for this one.
 
     A Degraded wave raises :class:`WaveDegraded`; one still not Healthy at the timeout is said
@@ -190,7 +205,7 @@ def apply_waves(
     """
     last = plan.steps[-1].name if plan.steps else ""
 
-    def gate(step: Step, results: list[ApplyResult]) -> None:
+    def gate(step: Step, results: list[ResourceResult]) -> None:
         say(f"{step.name}: " + ", ".join(f"{r.key.display} {r.action}" for r in results))
         if after_step is not None:
             after_step(step, results)
@@ -210,7 +225,7 @@ def apply_waves(
 
 def prune_app(
     cluster: Cluster, app: str, desired: list[dict[str, Any]], *, enabled: bool, extra_kinds: Iterable[tuple[str, str]] = ()
-) -> list[PruneResult]:
+) -> list[ResourceResult]:
     """Delete (``enabled``) or only list the objects we own for ``app`` that left Git; protected
     ones are listed, never deleted. Lists the cluster afresh: the apply may have changed it."""
     owned = cluster.owned(selector(app), owned_kinds(desired, extra_kinds))
@@ -222,8 +237,8 @@ def prune_app(
 class SyncResult:
     app: str
     plan: SyncPlan
-    applied: list[ApplyResult] = field(default_factory=list)
-    pruned: list[PruneResult] = field(default_factory=list)
+    applied: list[ResourceResult] = field(default_factory=list)
+    pruned: list[ResourceResult] = field(default_factory=list)
 
 
 def sync(
@@ -236,7 +251,7 @@ def sync(
     ignore: list[IgnoreRule] | None = None,
     extra_kinds: Iterable[tuple[str, str]] = (),
     wave_timeout: float = 0,
-    after_step: Callable[[Step, list[ApplyResult]], None] | None = None,
+    after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
 ) -> SyncResult:
     """Diff, then apply what is not Synced wave by wave, then prune (when enabled): the DAG's
     diff, apply and prune tasks in one call."""

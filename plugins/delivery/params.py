@@ -40,9 +40,9 @@ def cluster_params() -> dict[str, Param]:
     return {
         "namespace": Param("default", type="string", description="Namespace for namespaced objects that do not name one."),
         "kubernetes_conn_id": Param("kubernetes_default", type="string",
-                                    description="Airflow connection with the kubeconfig (else KUBECONFIG, else the local "
-                                                "control plane, else plan-only). A configured cluster that does not answer "
-                                                "fails the run (dry_run: plans only)."),
+                                    description="Airflow connection with the kubeconfig (else KUBECONFIG, else plan-only; "
+                                                "make demo / make airflow export the local control plane's KUBECONFIG). "
+                                                "A configured cluster that does not answer fails the run (dry_run: plans only)."),
     }
 
 

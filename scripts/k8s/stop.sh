@@ -4,4 +4,4 @@
 set -euo pipefail
 source "$(dirname "$0")/../env.sh"
 cd "$PROJECT_ROOT"
-exec "$VENV/bin/python" -m include.gitops.localcluster stop "$@"
+exec "$VENV/bin/python" -m scripts.localcluster stop "$@"

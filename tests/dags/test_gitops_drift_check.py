@@ -18,11 +18,8 @@ def _report(run_id: str, dag_id: str):
 
 
 def test_plan_only_drift_check_reports_no_comparison(airflow_db, monkeypatch) -> None:
-    from include.gitops import localcluster
-
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.setattr(localcluster, "find_cluster", lambda *a, **k: localcluster.ClusterChoice(
-        localcluster.ClusterMode.PLAN_ONLY, None, "plan-only: nothing was compared against a cluster (test)"))
+    monkeypatch.delenv("KUBECONFIG", raising=False)  # and no connection: plan-only
+    monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
     result = run_dag("gitops_drift_check", {})
     assert result.state == "success", result.task_states
     assert result.task_states["emit_drift"] == "skipped"  # no comparison, so no drift claimed

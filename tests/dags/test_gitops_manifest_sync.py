@@ -22,17 +22,32 @@ def _report(run_id: str, dag_id: str = "gitops_manifest_sync") -> Path:
     return report_dir(dag_id, run_id)
 
 
+def _webhook_receiver() -> tuple[list[dict], str]:
+    """A real HTTP server in a thread that keeps every JSON body POSTed to it: (bodies, its URL)."""
+    import http.server
+    import threading
+
+    received: list[dict] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):  # keep the test output quiet
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return received, f"http://127.0.0.1:{server.server_address[1]}/hooks/gitops"
+
+
 @pytest.fixture
 def plan_only(monkeypatch):
-    """No cluster anywhere: find_cluster() answers plan-only."""
-    from include.gitops import localcluster
-
-    def no_cluster(*args, **kwargs):
-        return localcluster.ClusterChoice(localcluster.ClusterMode.PLAN_ONLY, None,
-                                          "plan-only: nothing was compared against a cluster (test)")
-
+    """No cluster configured: no KUBECONFIG and no connection, so the hook plans only."""
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.setattr(localcluster, "find_cluster", no_cluster)
+    monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
 
 
 def test_plan_only_stops_after_the_diff_and_says_so(airflow_db, plan_only) -> None:
@@ -61,12 +76,15 @@ def test_bad_param_fails_in_fetch_without_retries(airflow_db, plan_only) -> None
 def test_bad_commit_stops_before_apply_then_fix_then_rollback(airflow_db, kubeconfig, k8s_client, k8s_namespace,
                                                                tmp_path, monkeypatch) -> None:
     """Through the DAG: a good sync, a commit with a schema violation (stops in validate, the
-    good change next to it is not applied, history says Failed), a fixed commit, then rollback."""
+    good change next to it is not applied, history says Failed), a fixed commit, then rollback.
+    A webhook receives the notifications: deployed once per revision, and the failed sync."""
     from include.common.git import commit_files, seed_bare_repo
     from include.gitops import history
     from include.gitops.client import Cluster
     from include.gitops.types import ResourceKey
 
+    received, webhook = _webhook_receiver()
+    monkeypatch.setenv("AIRFLOW_CONN_GITOPS_NOTIFICATIONS", json.dumps({"conn_type": "http", "host": webhook}))
     monkeypatch.setenv("KUBECONFIG", kubeconfig)
     ns = k8s_namespace
     src = tmp_path / "src" / "app"
@@ -82,6 +100,9 @@ def test_bad_commit_stops_before_apply_then_fix_then_rollback(airflow_db, kubeco
 
     assert run_dag("gitops_manifest_sync", conf).state == "success"
     assert cluster.get(cm)["data"]["color"] == "blue"
+    assert [(n["trigger"], n["entry"]["revision"]) for n in received] == [("on-deployed", rev1)]
+    assert run_dag("gitops_manifest_sync", conf).state == "success"  # the same revision again: no new notification
+    assert len(received) == 1
 
     bad_deploy = ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: three\n"
                   "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
@@ -95,6 +116,7 @@ def test_bad_commit_stops_before_apply_then_fix_then_rollback(airflow_db, kubeco
     assert error["step"] == "validate" and "Deployment.apps" in error["error"] and "web" in error["error"]
     assert cluster.get(cm)["data"]["color"] == "blue"  # the good change in the same commit was not applied
     assert cluster.get(ResourceKey("apps", "Deployment", ns, "web")) is None
+    assert received[-1]["trigger"] == "on-sync-failed" and "validate" in received[-1]["message"]
 
     rev3 = commit_files(url, "main", {"app/web.yaml": None}, "fix")
     fixed = run_dag("gitops_manifest_sync", conf)
@@ -106,5 +128,7 @@ def test_bad_commit_stops_before_apply_then_fix_then_rollback(airflow_db, kubeco
     assert cluster.get(cm)["data"]["color"] == "blue"
     entries = history.entries(app)
     assert [(e.result, e.revision) for e in entries] == [
-        ("Succeeded", rev1), ("Failed", entries[1].revision), ("Succeeded", rev3), ("Succeeded", rev1)]
+        ("Succeeded", rev1), ("Succeeded", rev1), ("Failed", entries[2].revision), ("Succeeded", rev3), ("Succeeded", rev1)]
+    assert [(n["trigger"], n["entry"]["revision"]) for n in received] == [
+        ("on-deployed", rev1), ("on-sync-failed", entries[2].revision), ("on-deployed", rev3), ("on-deployed", rev1)]
     assert entries[-1].requested == "rollback"

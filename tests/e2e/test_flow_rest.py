@@ -15,7 +15,7 @@ def require_controllers(kubeconfig: str) -> None:
     """Healthy needs controllers: on the local control plane, kube-controller-manager, kube-scheduler and kwok."""
     from fixtures._services import require_service
     from include.common.paths import state_dir
-    from include.gitops import localcluster
+    import scripts.localcluster as localcluster
 
     status = localcluster.local_status(state_dir() / "k8s")
     if status is not None and str(status.kubeconfig) == str(kubeconfig) and not status.controllers:

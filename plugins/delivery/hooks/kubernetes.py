@@ -6,13 +6,16 @@ Where the cluster comes from, in order:
 2. the Airflow connection ``kubernetes_default`` (conn type ``kubernetes``, the same extras as
    the cncf.kubernetes provider: ``kube_config_path``, or ``kube_config`` with the kubeconfig
    content, and ``cluster_context``);
-3. ``include.gitops.localcluster.find_cluster()``: ``$KUBECONFIG``, then the local control
-   plane (started when built), else plan-only.
+3. ``$KUBECONFIG``.
+
+That is all it does: it never starts a cluster (``make demo`` / ``make airflow`` start the local
+control plane and export its ``KUBECONFIG``; see ``include.gitops.kubeconfig``).
 
 Plan-only (no cluster configured at all) is not an error: :meth:`get_cluster` returns None and
 :attr:`choice` says why and how to get a cluster, so tasks can say it loudly. A configured
-cluster that does not answer is one: :meth:`get_cluster` raises
-:class:`include.gitops.localcluster.ClusterUnreachableError` with the address and the fix.
+cluster that does not answer is one: :meth:`get_conn` raises
+:class:`include.gitops.kubeconfig.ClusterUnreachableError` with the address and the fix.
+Triggers build their client from the connection id through this hook, as the cncf provider's do.
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ class GitOpsKubernetesHook(BaseHook):
     :param kubernetes_conn_id: Airflow connection with the kubeconfig (default ``kubernetes_default``).
     :param kubeconfig: explicit kubeconfig path; wins over the connection.
     :param context: kubeconfig context; wins over the connection's ``cluster_context``.
-    :param start_local: start the local control plane when it is built but not running.
     """
 
     conn_name_attr = "kubernetes_conn_id"
@@ -45,13 +47,11 @@ class GitOpsKubernetesHook(BaseHook):
         *,
         kubeconfig: str | None = None,
         context: str | None = None,
-        start_local: bool = True,
     ) -> None:
         super().__init__()
         self.kubernetes_conn_id = kubernetes_conn_id
         self.kubeconfig = kubeconfig
         self.context = context
-        self.start_local = start_local
 
     def _from_connection(self) -> tuple[str | None, str | None]:
         """(kubeconfig path, context) from the Airflow connection, or (None, None) when it is not set."""
@@ -87,16 +87,15 @@ class GitOpsKubernetesHook(BaseHook):
 
     @cached_property
     def choice(self):
-        """The :class:`include.gitops.localcluster.ClusterChoice` for this hook (cached)."""
-        from include.gitops.localcluster import find_cluster
+        """The :class:`include.gitops.kubeconfig.ClusterChoice` for this hook (cached)."""
+        from include.gitops.kubeconfig import resolve
 
-        kubeconfig, context = self.kubeconfig, self.context
+        kubeconfig, context, source = self.kubeconfig, self.context, "the given kubeconfig"
         if not kubeconfig:
             conn_path, conn_context = self._from_connection()
             kubeconfig, context = conn_path, context or conn_context
-        choice = find_cluster(kubeconfig, context=context, start=self.start_local)
-        for note in choice.notes:
-            self.log.info("cluster candidate skipped: %s", note)
+            source = f"the Airflow connection {self.kubernetes_conn_id}"
+        choice = resolve(kubeconfig, context=context, source=source)
         if choice.connected:
             self.log.info(choice.message)
         else:
@@ -105,13 +104,13 @@ class GitOpsKubernetesHook(BaseHook):
 
     @property
     def plan_only(self) -> bool:
-        """No cluster is configured (nor built locally): render, validate and plan only."""
+        """No cluster is configured: render, validate and plan only."""
         return not self.choice.connected and not self.unreachable
 
     @property
     def unreachable(self) -> bool:
         """A cluster is configured (connection or ``KUBECONFIG``) but does not answer."""
-        from include.gitops.localcluster import ClusterMode
+        from include.gitops.kubeconfig import ClusterMode
 
         return self.choice.mode is ClusterMode.UNREACHABLE
 
@@ -121,7 +120,7 @@ class GitOpsKubernetesHook(BaseHook):
         :raises ClusterUnreachableError: the configured cluster does not answer.
         """
         if self.unreachable:
-            from include.gitops.localcluster import ClusterUnreachableError
+            from include.gitops.kubeconfig import ClusterUnreachableError
 
             raise ClusterUnreachableError(self.choice.message)
         if self.plan_only:

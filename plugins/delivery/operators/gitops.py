@@ -138,8 +138,10 @@ def validate(state: dict[str, Any], **context: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- diff
-def write_diff(state: dict[str, Any], context: Any, *, server_side: bool) -> dict[str, Any]:
-    """Diff against the cluster (or plan only) and write diff.json + summary.md; return the report."""
+def write_diff(state: dict[str, Any], context: Any, *, server_side: bool):
+    """Diff against the cluster (or plan only) and write diff.json + summary.md.
+
+    Returns (report, :class:`include.gitops.sync.DiffResult` or None in plan-only mode)."""
     from delivery.runs import report_folder
     from include.gitops import sync
     from include.gitops.report import write_diff_report
@@ -149,26 +151,32 @@ def write_diff(state: dict[str, Any], context: Any, *, server_side: bool) -> dic
     result = None
     if cluster is not None:
         result = sync.compute_diff(cluster, state["app"], desired, ignore=ignore_rules(state),
-                                   extra_kinds=sync.history_kinds(state["app"], cluster), server_side=server_side).diff
+                                   extra_kinds=sync.history_kinds(state["app"], cluster), server_side=server_side)
     folder = report_folder(context)
-    report, text = write_diff_report(folder, state, desired, result)
+    report, text = write_diff_report(folder, state, desired, result.diff if result else None)
     print(text if len(text) < 20000 else text[:20000] + "\n... (see summary.md)")
     print(f"report: {folder / 'diff.json'} and {folder / 'summary.md'}")
-    return report
+    return report, result
 
 
 @step("diff")
 def diff(state: dict[str, Any], **context: Any) -> dict[str, Any]:
-    """Diff against the cluster (server-side dry-run); writes diff.json and summary.md."""
-    report = write_diff(state, context, server_side=True)
-    return save_state(context, {**state, "sync_status": report["status"], "counts": report.get("counts", {})})
+    """Diff against the cluster (server-side dry-run); writes diff.json and summary.md.
+
+    The diff is computed once per sync: apply plans from what it saves (the resources already
+    Synced, and those that exist), as Argo CD syncs from its comparison result."""
+    from include.gitops import sync
+
+    report, result = write_diff(state, context, server_side=True)
+    plan_inputs = sync.plan_inputs(result) if result else {}
+    return save_state(context, {**state, "sync_status": report["status"], "counts": report.get("counts", {}), **plan_inputs})
 
 
 def check_drift(state: dict[str, Any], **context: Any) -> dict[str, Any]:
     """Compare with the cluster (LIST per kind, local diff, dry-run to confirm); write the report."""
     from include.gitops.report import drift_result
 
-    return drift_result(state, write_diff(state, context, server_side=False))
+    return drift_result(state, write_diff(state, context, server_side=False)[0])
 
 
 def emit_drift(result: dict[str, Any], **context: Any) -> dict[str, Any]:

@@ -84,14 +84,15 @@ class GitOpsHealthOperator(BaseOperator):
         app, resources, timeout, state = self._inputs()
         hook = hook_for(state)
         if hook.unreachable:
-            from include.gitops.localcluster import ClusterUnreachableError
+            from include.gitops.kubeconfig import ClusterUnreachableError
 
             raise ClusterUnreachableError(f"health of {app!r} cannot be checked: {hook.choice.message}")
         if hook.plan_only:
             return self._finish(context, {"status": "plan-only", "health": "Unknown", "message": hook.choice.message,
                                           "resources": {}})
-        trigger = GitOpsHealthTrigger(app=app, resources=resources, kubeconfig=hook.choice.kubeconfig,
-                                      context=hook.choice.context, timeout=timeout, poll_interval=self.poll_interval)
+        trigger = GitOpsHealthTrigger(app=app, resources=resources, kubernetes_conn_id=hook.kubernetes_conn_id,
+                                      kubeconfig=hook.kubeconfig, context=hook.context, timeout=timeout,
+                                      poll_interval=self.poll_interval)
         first = trigger.check()
         done = first_check(app, first, timeout=timeout)
         if done is not None:

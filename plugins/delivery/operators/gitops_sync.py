@@ -4,7 +4,7 @@ They continue the run's state from :mod:`delivery.operators.gitops`; the logic i
 ``include.gitops.sync`` (waves, health gates, prune), ``include.gitops.report`` and
 ``include.gitops.history``. This module maps its outcomes to Airflow: a Degraded wave and an
 apply the API server refused fail at once (``AirflowFailException``, no retry); the record step
-emits ``cluster_synced``.
+emits ``cluster_synced`` and the notifications (``include.gitops.notifications``).
 """
 
 from __future__ import annotations
@@ -12,7 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 from delivery.failures import step
-from delivery.operators.gitops import cluster_for, ignore_rules, load_objects, save_state
+from delivery.operators.gitops import cluster_for, load_objects, save_state
+
+NOTIFICATIONS_CONN_ID = "gitops_notifications"
+
+
+def notification_webhooks(conn_id: str = NOTIFICATIONS_CONN_ID) -> list[str]:
+    """The webhook URLs of the Airflow connection ``gitops_notifications`` (type http: its URL as
+    host, e.g. ``http://chat.example/hooks/x``, and/or extra ``{"urls": [...]}``); none when unset."""
+    from airflow.sdk import BaseHook
+
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - not defined: notifications go to the log and the file only
+        return []
+    urls = list((conn.extra_dejson or {}).get("urls") or [])
+    if conn.host:
+        host = conn.host if "://" in conn.host else f"{conn.schema or 'http'}://{conn.host}"
+        urls.insert(0, host + (f":{conn.port}" if conn.port and "://" not in conn.host else ""))
+    return urls
 
 
 @step("apply")
@@ -28,14 +46,11 @@ def apply(state: dict[str, Any], **context: Any) -> dict[str, Any]:
     from include.gitops.report import sync_record
 
     cluster, _ = cluster_for(state)
-    desired = load_objects(state["desired"])
-    diffed = sync.compute_diff(cluster, state["app"], desired, ignore=ignore_rules(state),
-                               extra_kinds=sync.history_kinds(state["app"], cluster))
-    plan = sync.plan_sync(diffed, desired, state["app"], prune_enabled=state["prune"])
+    plan, existing = sync.plan_from_inputs(load_objects(state["desired"]), state)
     print("plan:\n" + plan.describe())
     folder = report_folder(context)
     try:
-        applied = sync.apply_waves(cluster, plan, force=state["force"], existing=set(diffed.live),
+        applied = sync.apply_waves(cluster, plan, force=state["force"], existing=existing,
                                    wave_timeout=state["wave_timeout"], say=print)
     except Exception as exc:
         write_report(folder, "sync.json", sync_record(plan, getattr(exc, "results", []), exc))
@@ -82,15 +97,19 @@ def record(**context: Any) -> dict[str, Any]:
     from include.common.reports import read_report
     from include.gitops import history
 
+    from include.gitops.notifications import deliver, notifications_for
+
     folder = report_folder(context)
     error, state = read_report(folder, "error.json"), read_report(folder, "state.json")
     if state is None:
         if error:
             raise AirflowException(f"sync failed in step {error['step']} before a revision was fetched: {error['error']}")
         raise AirflowSkipException("nothing to record: the run stopped before fetching a revision")
+    earlier = history.entries(state["app"])
     entry = history.record(history.entry_for_run(state, health=read_report(folder, "health.json") or {}, error=error,
                                                  run_id=context["run_id"]))
     print(f"history #{entry.id}: {entry.result} {entry.revision[:12]} health={entry.health or '-'}")
+    deliver(notifications_for(entry, earlier), webhooks=notification_webhooks())
     if not error and entry.result != "Succeeded":
         print(f"WARNING: {state['app']!r} is {entry.result} (progressing_ok=true keeps the run green); "
               "a rollback never goes back to this revision")

@@ -22,8 +22,11 @@ class GitOpsHealthTrigger(BaseTrigger):
 
     :param app: the app name (for messages).
     :param resources: resource ids ``group/kind/namespace/name``.
-    :param kubeconfig: path of the kubeconfig to use.
-    :param context: kubeconfig context (None: its current context).
+    :param kubernetes_conn_id: Airflow connection of the cluster; the client is built through
+        :class:`~delivery.hooks.kubernetes.GitOpsKubernetesHook` at each check, as the cncf
+        provider's triggers do, so no credentials travel in the trigger's kwargs.
+    :param kubeconfig: explicit kubeconfig path (wins over the connection), or None.
+    :param context: kubeconfig context (None: the connection's, else the current context).
     :param timeout: seconds from ``started_at`` until the trigger gives up.
     :param poll_interval: seconds between checks.
     :param started_at: ISO timestamp the deadline counts from (default: now).
@@ -34,7 +37,8 @@ class GitOpsHealthTrigger(BaseTrigger):
         *,
         app: str,
         resources: list[str],
-        kubeconfig: str,
+        kubernetes_conn_id: str = "kubernetes_default",
+        kubeconfig: str | None = None,
         context: str | None = None,
         timeout: float = 300,
         poll_interval: float = 5,
@@ -43,6 +47,7 @@ class GitOpsHealthTrigger(BaseTrigger):
         super().__init__()
         self.app = app
         self.resources = list(resources)
+        self.kubernetes_conn_id = kubernetes_conn_id
         self.kubeconfig = kubeconfig
         self.context = context
         self.timeout = float(timeout)
@@ -55,6 +60,7 @@ class GitOpsHealthTrigger(BaseTrigger):
             {
                 "app": self.app,
                 "resources": self.resources,
+                "kubernetes_conn_id": self.kubernetes_conn_id,
                 "kubeconfig": self.kubeconfig,
                 "context": self.context,
                 "timeout": self.timeout,
@@ -65,13 +71,15 @@ class GitOpsHealthTrigger(BaseTrigger):
 
     def check(self) -> dict[str, Any]:
         """One synchronous health check (run in a thread): {"status", "resources": {...}}."""
-        from kubernetes import config
-
+        from delivery.hooks.kubernetes import GitOpsKubernetesHook
         from include.gitops.client import Cluster
         from include.gitops.types import ResourceKey
         from include.gitops.wait import app_health, resource_health
 
-        api_client = config.new_client_from_config(config_file=self.kubeconfig, context=self.context)
+        # a new hook each check: a cluster that was down a moment ago is probed again
+        api_client = GitOpsKubernetesHook(self.kubernetes_conn_id, kubeconfig=self.kubeconfig, context=self.context).get_conn()
+        if api_client is None:
+            raise RuntimeError(f"no cluster is configured for the connection {self.kubernetes_conn_id!r} any more")
         try:
             statuses = resource_health(Cluster(api_client), [ResourceKey.parse(r) for r in self.resources])
         finally:

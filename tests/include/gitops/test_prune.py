@@ -31,12 +31,13 @@ def test_dry_run_deletes_nothing() -> None:
 
 
 def test_describe_and_failure_message() -> None:
-    from include.gitops.prune import PruneResult, describe, failure_message
+    from include.gitops.prune import describe, failure_message
+    from include.gitops.results import Action, ResourceResult
 
     kept = prune(None, [cm("gone")], [], dry_run=True)
     assert describe(kept, enabled=False)[-1].startswith("prune=false: 1 Extraneous resource(s) stay")
     assert failure_message(kept) == ""
-    failed = [PruneResult(ResourceKey.of(cm("old")), "failed", "HTTP 403: forbidden")]
+    failed = [ResourceResult(ResourceKey.of(cm("old")), Action.FAILED, "HTTP 403: forbidden", 403)]
     assert describe(failed, enabled=True) == ["failed       ConfigMap demo/old HTTP 403: forbidden"]
     message = failure_message(failed)
     assert message.startswith("prune could not delete 1 resource(s): ConfigMap demo/old: HTTP 403") and "prune=true" in message

@@ -5,18 +5,18 @@ import json
 import pytest
 
 from delivery.hooks.kubernetes import GitOpsKubernetesHook
-from include.gitops import localcluster
+from include.gitops import kubeconfig as kc
 
 
 @pytest.fixture
 def seen(monkeypatch) -> list:
     calls: list = []
 
-    def fake_find_cluster(kubeconfig=None, *, context=None, start=True, **kw):
+    def fake_resolve(kubeconfig=None, *, context=None, source=""):
         calls.append((kubeconfig, context))
-        return localcluster.ClusterChoice(localcluster.ClusterMode.PLAN_ONLY, None, "plan-only: test")
+        return kc.ClusterChoice(kc.ClusterMode.PLAN_ONLY, None, "plan-only: test")
 
-    monkeypatch.setattr(localcluster, "find_cluster", fake_find_cluster)
+    monkeypatch.setattr(kc, "resolve", fake_resolve)
     return calls
 
 
@@ -37,7 +37,7 @@ def test_explicit_kubeconfig_wins(seen, monkeypatch) -> None:
 def test_connection_path_and_context(seen, monkeypatch) -> None:
     monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", json.dumps(
         {"conn_type": "kubernetes", "extra": {"kube_config_path": "/from/conn", "cluster_context": "ctx"}}))
-    assert GitOpsKubernetesHook().choice.mode == localcluster.ClusterMode.PLAN_ONLY
+    assert GitOpsKubernetesHook().choice.mode == kc.ClusterMode.PLAN_ONLY
     assert seen == [("/from/conn", "ctx")]
 
 
@@ -52,7 +52,7 @@ def test_connection_inline_kubeconfig_is_written_private(seen, monkeypatch) -> N
     assert "kind: Config" in open(path).read()
 
 
-def test_no_connection_falls_back_to_find_cluster(seen, monkeypatch) -> None:
+def test_no_connection_falls_back_to_kubeconfig_env(seen, monkeypatch) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", raising=False)
     ok, message = GitOpsKubernetesHook().test_connection()
     assert seen == [(None, None)]
@@ -62,11 +62,11 @@ def test_no_connection_falls_back_to_find_cluster(seen, monkeypatch) -> None:
 def test_unreachable_cluster_raises_with_the_address(monkeypatch) -> None:
     """A configured cluster that does not answer is an error, never plan-only."""
     message = "the configured cluster does not answer (given kubeconfig /k (https://10.0.0.1:6443) is not reachable)"
-    monkeypatch.setattr(localcluster, "find_cluster", lambda *a, **kw: localcluster.ClusterChoice(
-        localcluster.ClusterMode.UNREACHABLE, None, message, server="https://10.0.0.1:6443"))
+    monkeypatch.setattr(kc, "resolve", lambda *a, **kw: kc.ClusterChoice(
+        kc.ClusterMode.UNREACHABLE, None, message, server="https://10.0.0.1:6443"))
     hook = GitOpsKubernetesHook(kubeconfig="/k")
     assert hook.unreachable and not hook.plan_only
-    with pytest.raises(localcluster.ClusterUnreachableError, match=r"https://10\.0\.0\.1:6443"):
+    with pytest.raises(kc.ClusterUnreachableError, match=r"https://10\.0\.0\.1:6443"):
         hook.get_cluster()
     ok, said = hook.test_connection()
     assert not ok and "does not answer" in said

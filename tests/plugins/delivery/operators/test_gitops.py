@@ -57,19 +57,19 @@ def test_bad_input_fails_at_once(context) -> None:
 
 
 def test_gate_stops_on_dry_run_and_plan_only(capsys) -> None:
-    assert gitops.continue_sync({"cluster_mode": "local", "dry_run": False})
-    assert not gitops.continue_sync({"cluster_mode": "local", "dry_run": True})
+    assert gitops.continue_sync({"cluster_mode": "configured", "dry_run": False})
+    assert not gitops.continue_sync({"cluster_mode": "configured", "dry_run": True})
     assert not gitops.continue_sync({"cluster_mode": "plan-only", "cluster_message": "plan-only: no cluster"})
     assert "PLAN-ONLY" in capsys.readouterr().out
 
 
 def test_unreachable_cluster_fails_a_sync_but_a_dry_run_plans(monkeypatch, capsys) -> None:
-    from include.gitops import localcluster
+    from include.gitops import kubeconfig as kc
 
-    choice = localcluster.ClusterChoice(localcluster.ClusterMode.UNREACHABLE, None,
-                                        "the configured cluster does not answer (KUBECONFIG /k (https://10.9.9.9:6443) ...)")
-    monkeypatch.setattr(localcluster, "find_cluster", lambda *a, **kw: choice)
-    with pytest.raises(localcluster.ClusterUnreachableError, match=r"10\.9\.9\.9"):
+    choice = kc.ClusterChoice(kc.ClusterMode.UNREACHABLE, None,
+                              "the configured cluster does not answer (KUBECONFIG /k (https://10.9.9.9:6443) ...)")
+    monkeypatch.setattr(kc, "resolve", lambda *a, **kw: choice)
+    with pytest.raises(kc.ClusterUnreachableError, match=r"10\.9\.9\.9"):
         gitops.cluster_for({"dry_run": False})
     cluster, hook = gitops.cluster_for({"dry_run": True})
     assert cluster is None and hook.unreachable

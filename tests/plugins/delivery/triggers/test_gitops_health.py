@@ -7,7 +7,7 @@ from delivery.triggers.gitops_health import GitOpsHealthTrigger
 
 
 def make(**kwargs) -> GitOpsHealthTrigger:
-    args = dict(app="shop", resources=["apps/Deployment/demo/web"], kubeconfig="/tmp/kc", context="ctx",
+    args = dict(app="shop", resources=["apps/Deployment/demo/web"], kubernetes_conn_id="k8s_test", kubeconfig="/tmp/kc", context="ctx",
                 timeout=30, poll_interval=0.01)
     return GitOpsHealthTrigger(**{**args, **kwargs})
 
@@ -25,7 +25,7 @@ def test_serialize_round_trip_keeps_every_argument_and_the_start_time() -> None:
     assert path == "delivery.triggers.gitops_health.GitOpsHealthTrigger"
     again = GitOpsHealthTrigger(**kwargs)
     assert again.serialize() == (path, kwargs)
-    assert set(kwargs) == {"app", "resources", "kubeconfig", "context", "timeout", "poll_interval", "started_at"}
+    assert set(kwargs) == {"app", "resources", "kubernetes_conn_id", "kubeconfig", "context", "timeout", "poll_interval", "started_at"}
 
 
 def test_yields_one_healthy_event_after_progressing(monkeypatch) -> None:

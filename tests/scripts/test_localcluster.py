@@ -1,18 +1,16 @@
-"""The cluster choice and the local control plane (kube-apiserver + etcd [+ controllers + kwok])."""
+"""The local control plane (kube-apiserver + etcd [+ controllers + kwok]) of scripts/localcluster."""
 
 from __future__ import annotations
 
-import json
-import os
-import socket
 import time
-from pathlib import Path
 
 import pytest
 from fixtures._services import require_service
 
-from include.gitops import localcluster
-from include.gitops.localcluster import ClusterMode, LocalClusterError
+import scripts.localcluster as localcluster
+from scripts.localcluster import LocalClusterError
+from include.gitops.kubeconfig import probe_kubeconfig
+from scripts.localcluster.processes import alive, port_free
 
 
 @pytest.fixture
@@ -22,53 +20,6 @@ def no_cluster(monkeypatch, tmp_path):
     monkeypatch.setenv("KUBEBUILDER_ASSETS", str(tmp_path / "no-assets"))
     monkeypatch.setenv("DELIVERY_TOOLS", str(tmp_path / "no-tools"))
     return tmp_path
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _dead_kubeconfig(path: Path) -> Path:
-    port = _closed_port()
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
-        "clusters": [{"name": "dead", "cluster": {"server": f"https://127.0.0.1:{port}",
-                                                  "insecure-skip-tls-verify": True}}],
-        "users": [{"name": "u", "user": {"token": "x"}}],
-        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}],
-    }))
-    return path
-
-
-def test_plan_only_says_why_and_how_to_get_a_cluster(no_cluster):
-    choice = localcluster.find_cluster(state=no_cluster / "state")
-    assert choice.mode is ClusterMode.PLAN_ONLY
-    assert not choice.connected and choice.kubeconfig is None
-    assert "nothing was compared against a cluster" in choice.message
-    assert "kube-apiserver and etcd are not built" in choice.message
-    assert "scripts/setup.d/30-k8s.sh" in choice.message and "KUBECONFIG" in choice.message
-
-
-def test_stale_kubeconfig_is_unreachable_not_plan_only(no_cluster, monkeypatch):
-    """A $KUBECONFIG that does not answer is a configured cluster that is down, not "no cluster"."""
-    dead = _dead_kubeconfig(no_cluster / "dead.kubeconfig")
-    monkeypatch.setenv("KUBECONFIG", str(dead))
-    choice = localcluster.find_cluster(state=no_cluster / "state")
-    assert choice.mode is ClusterMode.UNREACHABLE and not choice.connected
-    assert "configured cluster does not answer" in choice.message and str(dead) in choice.message
-    assert "unset KUBECONFIG" in choice.message
-
-
-def test_unreachable_configured_cluster_is_never_swapped_for_another(no_cluster):
-    """An explicit kubeconfig (a connection) that does not answer: unreachable, no fallback."""
-    dead = _dead_kubeconfig(no_cluster / "dead.kubeconfig")
-    choice = localcluster.find_cluster(str(dead), state=no_cluster / "state")
-    assert choice.mode is ClusterMode.UNREACHABLE and choice.kubeconfig is None
-    assert "configured cluster does not answer" in choice.message and str(dead) in choice.message
-    assert choice.server and choice.server.startswith("https://127.0.0.1:")
-    assert choice.server in choice.message
 
 
 def test_start_without_binaries_says_how_to_build_them(no_cluster):
@@ -90,27 +41,6 @@ def test_failed_start_reports_the_log_tail(tmp_path):
     assert "etcd exited while starting" in message
     assert "flag provided but not defined: --bogus" in message
     assert not (tmp_path / "state" / "cluster.json").exists()
-
-
-# ---------------------------------------------------------------------------------------------
-# Against a real API server
-
-
-@pytest.mark.k8s
-def test_readyz_and_version(kubeconfig):
-    ok, detail = localcluster.probe_kubeconfig(kubeconfig)
-    assert ok, detail
-    from kubernetes import config
-
-    api = config.new_client_from_config(config_file=kubeconfig)
-    try:
-        response = api.call_api("/readyz", "GET", query_params=[("verbose", "true")], auth_settings=["BearerToken"],
-                                _return_http_data_only=True, _preload_content=False)
-        assert response.status == 200
-        assert "readyz check passed" in response.data.decode()
-        assert "[+]etcd ok" in response.data.decode()
-    finally:
-        api.close()
 
 
 @pytest.mark.k8s
@@ -152,28 +82,6 @@ def test_server_side_apply_owns_fields_and_reports_conflicts(k8s_client, k8s_nam
 
 
 @pytest.mark.k8s
-def test_find_cluster_reuses_the_running_local_control_plane(kubeconfig, monkeypatch):
-    if os.environ.get("KUBECONFIG") and os.environ.get("DELIVERY_TEST_K8S") != "local":
-        pytest.skip("the session uses $KUBECONFIG, not the local control plane")
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    before = localcluster.local_status()
-    assert before is not None
-    choice = localcluster.find_cluster()
-    assert choice.mode is ClusterMode.LOCAL and choice.kubeconfig == kubeconfig
-    assert "local control plane" in choice.message and before.server in choice.message
-    after = localcluster.local_status()
-    assert [c.pid for c in after.components] == [c.pid for c in before.components]  # reused, not restarted
-    # a $KUBECONFIG that does not answer is never swapped for the local one...
-    dead = _dead_kubeconfig(Path(kubeconfig).parent / "dead.kubeconfig")
-    monkeypatch.setenv("KUBECONFIG", str(dead))
-    choice = localcluster.find_cluster()
-    assert choice.mode is ClusterMode.UNREACHABLE and str(dead) in choice.message
-    # ... unless asked to
-    choice = localcluster.find_cluster(str(dead), fallback=True)
-    assert choice.mode is ClusterMode.LOCAL and choice.kubeconfig == kubeconfig
-
-
-@pytest.mark.k8s
 def test_start_stop_lifecycle(tmp_path):
     """An API-server-only control plane in its own folder: start, reuse, stop; nothing is left."""
     if not localcluster.has_local_binaries():
@@ -187,7 +95,7 @@ def test_start_stop_lifecycle(tmp_path):
         assert cluster is not None and path == cluster.kubeconfig == str(state / "kubeconfig")
         assert [c.name for c in cluster.components] == ["etcd", "kube-apiserver"]
         assert cluster.server.startswith("https://127.0.0.1:")
-        ok, detail = localcluster.probe_kubeconfig(path)
+        ok, detail = probe_kubeconfig(path)
         assert ok, detail
         assert localcluster.start_local(state=state, controllers=False) == path  # reused
         assert [c.pid for c in localcluster.local_status(state).components] == [c.pid for c in cluster.components]
@@ -195,8 +103,8 @@ def test_start_stop_lifecycle(tmp_path):
     finally:
         assert localcluster.stop_local(state=state, wipe=True) == str(state / "kubeconfig")
     for comp in cluster.components:
-        assert not localcluster._alive(comp.pid), f"{comp.name} (pid {comp.pid}) still runs"
-        assert localcluster._port_free(comp.port), f"{comp.name} port {comp.port} still bound"
+        assert not alive(comp.pid), f"{comp.name} (pid {comp.pid}) still runs"
+        assert port_free(comp.port), f"{comp.name} port {comp.port} still bound"
     assert localcluster.local_status(state) is None
     assert not (state / "cluster.json").exists() and not (state / "etcd").exists()
 
@@ -204,9 +112,8 @@ def test_start_stop_lifecycle(tmp_path):
 @pytest.mark.k8s
 def test_deployment_becomes_available_and_job_completes(kubeconfig, k8s_client, k8s_namespace):
     """With kube-controller-manager, kube-scheduler and kwok: real rollout and Job status."""
-    uses_local = not (os.environ.get("KUBECONFIG") and os.environ.get("DELIVERY_TEST_K8S") != "local")
     cluster = localcluster.local_status()
-    if uses_local and (cluster is None or not cluster.controllers):  # a configured cluster has its own
+    if cluster is not None and cluster.kubeconfig == kubeconfig and not cluster.controllers:  # a configured cluster has its own
         require_service("kube-controller-manager, kube-scheduler and kwok",
                         "the local control plane runs without them, so nothing rolls Deployments out",
                         "bash scripts/setup.d/30-k8s.sh (builds them)")
