@@ -14,7 +14,6 @@ the diff has real work to do. Targets: ours <= 5 s for 2,000 resources and >= 10
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import sys
 import time
@@ -23,11 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._cluster import open_cluster  # noqa: E402
 from include.gitops import sync  # noqa: E402
-from include.gitops.client import Cluster  # noqa: E402
 from include.gitops.diff import diff_app  # noqa: E402
-import scripts.localcluster as localcluster  # noqa: E402
-from include.gitops.kubeconfig import resolve  # noqa: E402
 from include.gitops.types import ResourceKey, SyncStatus  # noqa: E402
 
 
@@ -37,21 +34,9 @@ def main() -> int:
     parser.add_argument("--kubeconfig", default=None)
     args = parser.parse_args()
 
-    from kubernetes import config
-
-    # the configured cluster (--kubeconfig, else KUBECONFIG), else the local control plane, started here
-    started_here = False
-    if not (args.kubeconfig or os.environ.get("KUBECONFIG")) and localcluster.has_local_binaries():
-        started_here = localcluster.local_status() is None
-        args.kubeconfig = localcluster.start_local()
-    choice = resolve(args.kubeconfig)
-    if not choice.connected:
-        print(f"bench_gitops: no cluster, nothing measured. {choice.message}")
+    cluster, close = open_cluster(args.kubeconfig, "bench_gitops")
+    if cluster is None:
         return 2
-    print(f"cluster: {choice.message}")
-    api = config.new_client_from_config(config_file=choice.kubeconfig, context=choice.context)
-    api.rest_client.pool_manager.connection_pool_kw["maxsize"] = 8
-    cluster = Cluster(api)
     app = f"bench-{secrets.token_hex(3)}"
     ns = app
     cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -119,10 +104,7 @@ def main() -> int:
         cluster.request("DELETE", f"/api/v1/namespaces/{ns}/configmaps", query=[("labelSelector", sync.selector(app))])
         cluster.delete({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
         print(f"cleanup: {time.perf_counter() - t0:.1f}s")
-        api.close()
-        if started_here:
-            localcluster.stop_local()
-            print("stopped the local control plane this benchmark started")
+        close()
 
 
 if __name__ == "__main__":

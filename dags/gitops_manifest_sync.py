@@ -3,6 +3,7 @@
 
 Makes the cluster equal to Git for one app, the way Argo CD does, as an Airflow DAG:
 
+**sync window** (an event-started run waits for it, a manual run in a closed window fails) ->
 **fetch** the revision (exact commit SHA) -> **render** (plain YAML, Kustomize or Helm) ->
 **validate** (required fields, duplicates, kinds, namespaces, server-side dry-run) ->
 **diff** (Synced / OutOfSync / Missing / Extraneous; `summary.md` + `diff.json`) ->
@@ -30,6 +31,7 @@ from delivery.assets import cluster_drift, cluster_synced, manifests_changed
 from delivery.dag_args import shared_dag_args
 from delivery.operators import gitops, gitops_sync
 from delivery.operators.gitops_health import GitOpsHealthOperator
+from delivery.operators.gitops_window import SyncWindowOperator
 from delivery.params import app_params, cluster_params, ignore_param, revision_param
 
 
@@ -59,12 +61,20 @@ from delivery.params import app_params, cluster_params, ignore_param, revision_p
                                           "(Degraded stops the sync; 0: do not wait)."),
         "rollback": Param(False, type="boolean",
                           description="Sync the revision of the previous sync that ended Healthy (from history) instead of revision."),
-        **ignore_param(),
+        **ignore_param(at_apply=True),
+        "sync_windows": Param([], type="array",
+                              description='When syncs may change the cluster, as Argo CD\'s sync windows: e.g. [{"kind": "deny", '
+                                          '"schedule": "0 22 * * *", "duration": "8h"}] (cron in UTC; kind allow or deny; '
+                                          'manual_sync: true lets manual runs through). A run an event started waits for its '
+                                          'window; a manual run in a closed window fails.'),
+        "override_sync_window": Param(False, type="boolean", description="Sync now, whatever the sync windows say."),
     },
 )
 def gitops_manifest_sync():
     # Each task is one function of delivery.operators.gitops / gitops_sync; its docstring is the task's doc.
+    window = SyncWindowOperator(task_id="sync_window")
     fetched = task(gitops.fetch)()
+    window >> fetched
     diffed = task(gitops.diff)(task(gitops.validate)(task(gitops.render)(fetched)))
     applied = task(gitops_sync.apply)(diffed)
     pruned = task(gitops_sync.prune)(applied)

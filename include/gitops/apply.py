@@ -14,9 +14,11 @@ retrying it cannot help.
 from __future__ import annotations
 
 import copy
+import time
 from typing import Any, Callable
 
 from include.gitops.client import ApplyConflict, Cluster, ClusterError, NotServed
+from include.gitops.ignore import IgnoreRule, respect_ignored
 from include.gitops.plan import Step, SyncPlan
 from include.gitops.results import Action, ResourceResult
 from include.gitops.types import LABEL_APP, ResourceKey
@@ -53,12 +55,36 @@ def _conflict_message(exc: ApplyConflict) -> str:
     )
 
 
-def apply_step(cluster: Cluster, step: Step, *, force: bool = False,
-               existing: set[ResourceKey] | None = None) -> list[ResourceResult]:
-    """Apply every object of one step (all are tried, so one report names every failure)."""
+def _replaced(cluster: Cluster, obj: dict[str, Any], exc: ClusterError) -> bool:
+    """Apply policy Replace and an immutable-field refusal: delete ``obj``, wait until it is gone,
+    apply it again. False (nothing done) for any other object or error."""
+    from include.gitops.apply_policy import ApplyPolicy, apply_policy, immutable_refusal
+
+    if apply_policy(obj) is not ApplyPolicy.REPLACE or not immutable_refusal(exc.status, exc.causes, str(exc)):
+        return False
+    cluster.delete(obj)
+    key = ResourceKey.of(obj)
+    deadline = time.monotonic() + 60
+    while cluster.get(key) is not None:  # finalizers may hold it a moment
+        if time.monotonic() > deadline:
+            raise ClusterError(f"{key.display} was deleted to be replaced but is still there after 60 s", status=504)
+        time.sleep(0.5)
+    cluster.apply(obj, force=True)
+    return True
+
+
+def apply_step(cluster: Cluster, step: Step, *, force: bool = False, existing: set[ResourceKey] | None = None,
+               respect_ignore: list[IgnoreRule] | None = None) -> list[ResourceResult]:
+    """Apply every object of one step (all are tried, so one report names every failure).
+
+    ``respect_ignore``: ignoreDifferences rules honoured at apply too (Argo CD's
+    ``RespectIgnoreDifferences``): the fields they ignore keep their live values.
+    """
     results: list[ResourceResult] = []
     for obj in step.objects:
         key = ResourceKey.of(obj)
+        if respect_ignore and any(rule.matches(key) for rule in respect_ignore):
+            obj = respect_ignored(obj, cluster.get(key), respect_ignore)
         try:
             cluster.apply(obj, force=force)
         except ApplyConflict as exc:
@@ -68,7 +94,10 @@ def apply_step(cluster: Cluster, step: Step, *, force: bool = False,
             results.append(ResourceResult(key, Action.FAILED, str(exc)))
             continue
         except ClusterError as exc:
-            results.append(ResourceResult(key, Action.FAILED, str(exc), exc.status))
+            if not _replaced(cluster, obj, exc):
+                results.append(ResourceResult(key, Action.FAILED, str(exc), exc.status))
+                continue
+            results.append(ResourceResult(key, Action.REPLACED, "an immutable field changed: deleted and created again"))
             continue
         created = existing is not None and key not in existing
         results.append(ResourceResult(key, Action.CREATED if created else Action.CONFIGURED))
@@ -84,12 +113,13 @@ def apply_plan(
     *,
     force: bool = False,
     existing: set[ResourceKey] | None = None,
+    respect_ignore: list[IgnoreRule] | None = None,
     after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
 ) -> list[ResourceResult]:
     """Apply ``plan`` step by step; raise ApplyFailed at the first step with a failure."""
     results: list[ResourceResult] = []
     for step in plan.steps:
-        step_results = apply_step(cluster, step, force=force, existing=existing)
+        step_results = apply_step(cluster, step, force=force, existing=existing, respect_ignore=respect_ignore)
         results.extend(step_results)
         if any(r.failed for r in step_results):
             raise ApplyFailed(step.name, results)

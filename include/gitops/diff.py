@@ -6,9 +6,13 @@ Two ways to compare, both after normalization and ignore rules:
   server-side dry-run apply with our field manager (the server adds its defaults and merges
   other managers' fields exactly as a real apply would). ``predicted`` and ``live`` are then
   compared in full: a difference is exactly what a sync would change.
-* **local** (plan-only, and the fast first pass of a drift check): only the fields written in
-  Git are compared (``desired`` must be a subset of ``live``, lists item by item), so fields
-  the server fills in (defaults, clusterIP, status) never show as drift.
+* **local** (plan-only, and the fast first pass of a drift check): the fields written in Git,
+  and the live fields that only our field manager owns (``metadata.managedFields``: a sync
+  would remove them), compared the way the server merges (:mod:`include.gitops.compare`, with
+  the tables of :mod:`include.gitops.schema`: list items by merge key, quantities by value,
+  empty values as absent, defaults). Fields the server fills in (defaults, clusterIP, status)
+  or other managers own never show as drift. It gives the dry-run's verdict without the
+  dry-run (tests/include/gitops/test_drift_fidelity.py holds it to that on a real API server).
 """
 
 from __future__ import annotations
@@ -20,60 +24,20 @@ from typing import Any, Iterable
 
 import yaml
 
+from include.gitops.compare import compare
 from include.gitops.ignore import IgnoreRule, apply_ignore
+from include.gitops.managed_fields import Node, Owners, child
 from include.gitops.normalize import Normalizer, normalize
-from include.gitops.types import LABEL_APP, ResourceDiff, ResourceKey, SyncStatus, labels_of
+from include.gitops.types import FIELD_MANAGER, LABEL_APP, ResourceDiff, ResourceKey, SyncStatus, labels_of
 
 _MASK = "++++++++"
 
 
-def _escape(token: Any) -> str:
-    return str(token).replace("~", "~0").replace("/", "~1")
-
-
-def compare(desired: Any, live: Any, *, subset: bool, path: str = "") -> list[str]:
-    """JSON pointers where ``desired`` and ``live`` differ.
-
-    With ``subset`` only the fields present in ``desired`` count; lists must have the same
-    length and are compared item by item.
-    """
-    if isinstance(desired, dict) and isinstance(live, dict):
-        out: list[str] = []
-        keys = desired.keys() if subset else desired.keys() | live.keys()
-        for key in sorted(keys, key=str):
-            sub = f"{path}/{_escape(key)}"
-            if key not in live or key not in desired:
-                # a null or empty value written in Git equals an absent field
-                if subset and desired.get(key) in (None, {}, []):
-                    continue
-                present = desired[key] if key in desired else live[key]
-                if isinstance(present, dict) and present:
-                    # name the leaves, not the parent: "field by field"
-                    out.extend(compare(desired.get(key) or {}, live.get(key) or {}, subset=subset, path=sub))
-                    continue
-                out.append(sub)
-            else:
-                out.extend(compare(desired[key], live[key], subset=subset, path=sub))
-        return out
-    if isinstance(desired, list) and isinstance(live, list):
-        if len(desired) != len(live):
-            return [path or "/"]
-        out = []
-        for index, (d, l) in enumerate(zip(desired, live, strict=True)):
-            out.extend(compare(d, l, subset=subset, path=f"{path}/{index}"))
-        return out
-    if desired == live:
-        return []
-    # numbers vs strings of the same value ("80" vs 80) are the same to the API server
-    if not isinstance(desired, (dict, list, bool)) and not isinstance(live, (dict, list, bool)) and str(desired) == str(live):
-        return []
-    return [path or "/"]
-
-
-def project(live: Any, shape: Any) -> Any:
-    """``live`` restricted to the fields present in ``shape`` (what a subset diff looks at)."""
+def project(live: Any, shape: Any, ours: Node | None = None) -> Any:
+    """``live`` restricted to the fields present in ``shape`` or owned by us (what a subset diff looks at)."""
     if isinstance(live, dict) and isinstance(shape, dict):
-        return {k: project(live[k], shape[k]) for k in shape if k in live}
+        return {k: project(v, shape.get(k), child(ours, f"f:{k}")) for k, v in live.items()
+                if k in shape or child(ours, f"f:{k}") is not None}
     if isinstance(live, list) and isinstance(shape, list) and len(live) == len(shape):
         return [project(l, s) for l, s in zip(live, shape, strict=True)]
     return live
@@ -115,10 +79,18 @@ def diff_resource(
     predicted: dict[str, Any] | None = None,
     normalizers: Iterable[Normalizer] = (),
     ignore: list[IgnoreRule] | None = None,
+    manager: str = FIELD_MANAGER,
 ) -> ResourceDiff:
     """The diff of one resource. ``predicted`` (desired after a server-side dry-run) switches
-    from the local subset comparison to the full server-side one."""
+    from the local comparison to the full server-side one. The local one reads the live
+    object's managedFields: what ``manager`` (our field manager) owns and Git no longer sets is
+    drift."""
+    from include.gitops.apply_policy import left_alone
+
     key = ResourceKey.of(desired)
+    alone = left_alone(desired, exists=live is not None)
+    if alone:  # apply policy Ignore, or IfNotPresent and it exists: never drift
+        return ResourceDiff(key, SyncStatus.SYNCED, message=alone)
     if live is None:
         return ResourceDiff(key, SyncStatus.MISSING, [], unified_diff(key, None, normalize(desired, normalizers)),
                             "in Git, not in the cluster")
@@ -127,10 +99,11 @@ def diff_resource(
     right = normalize(live, normalizers)
     left, right = apply_ignore(left, right, ignore or [], live_with_managed=live)
     subset = predicted is None
-    paths = compare(left, right, subset=subset)
+    owners = Owners.of(live, manager)
+    paths = compare(left, right, subset=subset, group=key.group, kind=key.kind, owners=owners)
     if not paths:
         return ResourceDiff(key, SyncStatus.SYNCED)
-    shown_live = project(right, left) if subset else right
+    shown_live = project(right, left, owners.ours) if subset else right
     return ResourceDiff(
         key,
         SyncStatus.OUT_OF_SYNC,
@@ -185,6 +158,7 @@ def diff_app(
     predicted: dict[ResourceKey, dict[str, Any]] | None = None,
     normalizers: Iterable[Normalizer] = (),
     ignore: list[IgnoreRule] | None = None,
+    manager: str = FIELD_MANAGER,
 ) -> AppDiff:
     """Diff every desired object against ``live`` (keyed by ResourceKey).
 
@@ -199,7 +173,8 @@ def diff_app(
         desired_keys.add(key)
         result.resources.append(
             diff_resource(
-                obj, live.get(key), predicted=(predicted or {}).get(key), normalizers=normalizers, ignore=ignore
+                obj, live.get(key), predicted=(predicted or {}).get(key), normalizers=normalizers, ignore=ignore,
+                manager=manager,
             )
         )
     for obj in owned:

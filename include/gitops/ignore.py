@@ -156,3 +156,56 @@ def apply_ignore(
                 if live is not None:
                     _remove_owned(live, tree)
     return desired, live
+
+
+def _get_pointer(obj: Any, pointer: str) -> tuple[bool, Any]:
+    """(found, value) at ``pointer`` in ``obj``."""
+    value = obj
+    for token in (_unescape(t) for t in pointer.lstrip("/").split("/")):
+        if isinstance(value, dict) and token in value:
+            value = value[token]
+        elif isinstance(value, list) and token.isdigit() and int(token) < len(value):
+            value = value[int(token)]
+        else:
+            return False, None
+    return True, value
+
+
+def _set_pointer(obj: Any, pointer: str, value: Any) -> None:
+    """Set ``pointer`` in ``obj`` to ``value``, creating the maps on the way (lists must exist)."""
+    tokens = [_unescape(t) for t in pointer.lstrip("/").split("/")]
+    parent = obj
+    for token in tokens[:-1]:
+        if isinstance(parent, list) and token.isdigit() and int(token) < len(parent):
+            parent = parent[int(token)]
+        elif isinstance(parent, dict):
+            parent = parent.setdefault(token, {})
+        else:
+            return
+    if isinstance(parent, dict):
+        parent[tokens[-1]] = copy.deepcopy(value)
+    elif isinstance(parent, list) and tokens[-1].isdigit() and int(tokens[-1]) < len(parent):
+        parent[int(tokens[-1])] = copy.deepcopy(value)
+
+
+def respect_ignored(desired: dict[str, Any], live: dict[str, Any] | None, rules: list[IgnoreRule]) -> dict[str, Any]:
+    """The object to apply with Argo CD's ``RespectIgnoreDifferences=true``: a copy of ``desired``
+    whose ignored JSON pointers carry the live values (so the apply keeps them, an HPA's
+    ``/spec/replicas`` say) and without the fields an ignored manager owns (left to it). Not live
+    yet: the ignored pointers are dropped, so the object is created without them."""
+    key = ResourceKey.of(desired)
+    matching = [r for r in rules if r.matches(key)]
+    if not matching:
+        return desired
+    out = copy.deepcopy(desired)
+    for rule in matching:
+        for pointer in rule.json_pointers:
+            found, value = _get_pointer(live, pointer) if live is not None else (False, None)
+            if found:
+                _set_pointer(out, pointer, value)
+            else:
+                remove_pointer(out, pointer)
+        for manager in rule.managers:
+            for tree in managed_fields(live or {}, manager):
+                _remove_owned(out, tree)
+    return out

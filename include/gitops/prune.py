@@ -16,7 +16,12 @@ from include.gitops.types import ANNOTATION_PRUNE, LABEL_APP, ResourceKey, annot
 
 
 def is_protected(obj: dict[str, Any]) -> bool:
+    """Never pruned: ``delivery.io/prune: "false"``, Argo CD's ``Prune=false``, or apply policy Ignore."""
+    from include.gitops.apply_policy import ANNOTATION_APPLY_POLICY, FLUX_SSA
+
     annotations = annotations_of(obj)
+    if str(annotations.get(ANNOTATION_APPLY_POLICY) or annotations.get(FLUX_SSA) or "").lower() == "ignore":
+        return True
     if str(annotations.get(ANNOTATION_PRUNE, "")).lower() == "false":
         return True
     options = str(annotations.get("argocd.argoproj.io/sync-options", ""))

@@ -46,6 +46,7 @@ class SyncRequest:
     progressing_ok: bool = False
     wave_timeout: float = 30.0
     ignore_differences: list[Any] = field(default_factory=list)
+    respect_ignore_differences: bool = False
     kubernetes_conn_id: str = "kubernetes_default"
     kubeconfig: str = ""
     rollback: bool = False

@@ -19,6 +19,7 @@ class Action(enum.StrEnum):
 
     CREATED = "created"
     CONFIGURED = "configured"
+    REPLACED = "replaced"  # apply policy Replace: deleted and created again (an immutable field changed)
     CONFLICT = "conflict"  # another field manager owns a field (HTTP 409); force=true takes it over
     FAILED = "failed"
     PRUNED = "pruned"

@@ -75,11 +75,16 @@ def prepare(objects: list[dict[str, Any]], *, app: str, namespace: str, kinds: d
 
 
 def dry_run_error(cluster: Cluster, obj: dict[str, Any]) -> str | None:
-    """The server's error for a dry-run apply of ``obj``, or None when it would be accepted."""
+    """The server's error for a dry-run apply of ``obj``, or None when it would be accepted (or,
+    with apply policy Replace, when only an immutable field stops it: the sync recreates it)."""
+    from include.gitops.apply_policy import ApplyPolicy, apply_policy, immutable_refusal
+
     try:
         cluster.apply(obj, force=True, dry_run=True)
         return None
     except ClusterError as exc:
+        if apply_policy(obj) is ApplyPolicy.REPLACE and immutable_refusal(exc.status, exc.causes, str(exc)):
+            return None
         return str(exc).split(": ", 1)[-1]
 
 
@@ -117,19 +122,23 @@ def compute_diff(
     ``server_side``: every object that differs locally, and (for a sync) every existing object,
     is dry-run applied so that server defaults never show as drift and removed fields do.
     With ``server_side=False`` only the objects the local diff finds OutOfSync are confirmed
-    by a dry-run (the fast drift check).
+    by a dry-run (the fast drift check): the local diff reads our manager's managedFields and
+    the schema rules, so it already gives the dry-run's verdict (test_drift_fidelity.py).
     """
     # One LIST per kind by our label finds what we own (for Extraneous) and, in the steady
     # state, every desired object too; only kinds with objects not found that way (new, or not
     # labelled yet) are listed again without the label.
-    owned = cluster.owned(selector(app), owned_kinds(desired, extra_kinds))
+    # the kinds are listed a few at a time: most are empty, and each LIST is a round trip
+    kinds = owned_kinds(desired, extra_kinds)
+    with ThreadPoolExecutor(max_workers=min(4, max(1, len(kinds)))) as pool:
+        owned = [o for part in pool.map(lambda kind: cluster.owned(selector(app), [kind]), kinds) for o in part]
     owned_by_key = {ResourceKey.of(o): o for o in owned}
     keys = [ResourceKey.of(o) for o in desired]
     live = {k: owned_by_key[k] for k in keys if k in owned_by_key}
     unseen = [o for o, k in zip(desired, keys, strict=True) if k not in live]
     if unseen:
         live.update(cluster.live_for(unseen))
-    local = diff_app(app, desired, live, owned=owned, ignore=ignore)
+    local = diff_app(app, desired, live, owned=owned, ignore=ignore, manager=cluster.field_manager)
     suspects = {r.key for r in local.resources if r.status == SyncStatus.OUT_OF_SYNC}
     todo = [(obj, key) for obj, key in zip(desired, keys, strict=True) if key in live and (server_side or key in suspects)]
 
@@ -146,18 +155,27 @@ def compute_diff(
         return DiffResult(local, live, owned)
     # re-diff only the objects that have a dry-run result; keep the local result of the rest
     confirmed = diff_app(app, [o for o, k in zip(desired, keys, strict=True) if k in predicted], live,
-                         predicted=predicted, ignore=ignore)
+                         predicted=predicted, ignore=ignore, manager=cluster.field_manager)
     by_key = {r.key: r for r in confirmed.resources}
     local.resources = [by_key.get(r.key, r) for r in local.resources]
     local.resources.sort(key=lambda r: (r.status == SyncStatus.SYNCED, str(r.key)))
     return DiffResult(local, live, owned)
 
 
+def left_alone(desired: list[dict[str, Any]], existing: set[ResourceKey]) -> set[ResourceKey]:
+    """The keys a sync never applies by their apply policy: Ignore, and IfNotPresent that exist."""
+    from include.gitops.apply_policy import left_alone as reason
+
+    return {ResourceKey.of(o) for o in desired if reason(o, exists=ResourceKey.of(o) in existing)}
+
+
 def plan_sync(diff: DiffResult, desired: list[dict[str, Any]], app: str, *, prune_enabled: bool) -> SyncPlan:
-    """The plan: not-Synced objects by wave, and (when enabled) the prune list."""
+    """The plan: not-Synced objects by wave (minus those their apply policy leaves alone), and
+    (when enabled) the prune list."""
     synced = {r.key for r in diff.diff.resources if r.status == SyncStatus.SYNCED}
     to_prune, _ = candidates(app, diff.owned, {ResourceKey.of(o) for o in desired})
-    return build_plan(desired, skip=synced, prune=to_prune if prune_enabled else [])
+    return build_plan(desired, skip=synced | left_alone(desired, set(diff.live)),
+                      prune=to_prune if prune_enabled else [])
 
 
 def plan_inputs(diff: DiffResult) -> dict[str, list[str]]:
@@ -171,7 +189,8 @@ def plan_from_inputs(desired: list[dict[str, Any]], inputs: dict[str, Any]) -> t
     """(the plan, the keys that exist) from :func:`plan_inputs`' data: no second diff. The prune
     step lists the cluster afresh, so the plan carries no prune list."""
     synced = {ResourceKey.parse(k) for k in inputs.get("synced", [])}
-    return build_plan(desired, skip=synced), {ResourceKey.parse(k) for k in inputs.get("existing", [])}
+    existing = {ResourceKey.parse(k) for k in inputs.get("existing", [])}
+    return build_plan(desired, skip=synced | left_alone(desired, existing)), existing
 
 
 class WaveDegraded(RuntimeError):
@@ -194,6 +213,7 @@ def apply_waves(
     existing: set[ResourceKey] | None = None,
     wave_timeout: float = 0,
     say: Say = _quiet,
+    respect_ignore: list[IgnoreRule] | None = None,
     after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
 ) -> list[ResourceResult]:
     """Apply ``plan`` wave by wave; before the next wave, wait up to ``wave_timeout`` s for this one.
@@ -220,7 +240,7 @@ def apply_waves(
         else:
             say(f"{step.name} is Healthy")
 
-    return apply_plan(cluster, plan, force=force, existing=existing, after_step=gate)
+    return apply_plan(cluster, plan, force=force, existing=existing, respect_ignore=respect_ignore, after_step=gate)
 
 
 def prune_app(
@@ -251,6 +271,7 @@ def sync(
     ignore: list[IgnoreRule] | None = None,
     extra_kinds: Iterable[tuple[str, str]] = (),
     wave_timeout: float = 0,
+    respect_ignore_differences: bool = False,
     after_step: Callable[[Step, list[ResourceResult]], None] | None = None,
 ) -> SyncResult:
     """Diff, then apply what is not Synced wave by wave, then prune (when enabled): the DAG's
@@ -259,7 +280,7 @@ def sync(
     plan = plan_sync(diff, desired, app, prune_enabled=prune_enabled)
     result = SyncResult(app, plan)
     result.applied = apply_waves(cluster, plan, force=force, existing=set(diff.live), wave_timeout=wave_timeout,
-                                 after_step=after_step)
+                                 respect_ignore=ignore if respect_ignore_differences else None, after_step=after_step)
     if prune_enabled:
         result.pruned = prune_app(cluster, app, desired, enabled=True, extra_kinds=extra_kinds)
     return result

@@ -111,6 +111,20 @@ def apply_default_namespace(objects: list[dict[str, Any]], namespace: str, kinds
             meta["namespace"] = namespace
 
 
+def _annotation_problems(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    """(problem, fix) of the sync annotations (wave, apply policy) that do not parse."""
+    from include.gitops.apply_policy import apply_policy
+    from include.gitops.plan import sync_wave
+
+    found = []
+    for read in (sync_wave, apply_policy):
+        try:
+            read(obj)
+        except InputError as exc:
+            found.append((f"{exc.what}: {exc.problem}", exc.fix))
+    return found
+
+
 def validate(
     objects: list[Any],
     *,
@@ -168,6 +182,8 @@ def validate(
             continue
         if not namespaced and namespace:
             meta.pop("namespace", None)  # the API server ignores it; keep ids consistent
+        for problem in _annotation_problems(obj):
+            problems.append(Problem(where, *problem))
         key = ResourceKey.of(obj)
         if key in seen:
             problems.append(Problem(where, f"duplicate resource id: documents {seen[key] + 1} and {index + 1} are both {key.display}",

@@ -46,10 +46,17 @@ def cluster_params() -> dict[str, Param]:
     }
 
 
-def ignore_param() -> dict[str, Param]:
-    return {"ignore_differences": Param([], type="array",
-                                        description='ignoreDifferences rules, e.g. [{"group": "apps", "kind": "Deployment", '
-                                                    '"jsonPointers": ["/spec/replicas"]}] or managedFieldsManagers.')}
+def ignore_param(*, at_apply: bool = False) -> dict[str, Param]:
+    """ignoreDifferences rules; ``at_apply`` adds RespectIgnoreDifferences (a sync's option)."""
+    params = {"ignore_differences": Param([], type="array",
+                                          description='ignoreDifferences rules, e.g. [{"group": "apps", "kind": "Deployment", '
+                                                      '"jsonPointers": ["/spec/replicas"]}] or managedFieldsManagers.')}
+    if at_apply:
+        params["respect_ignore_differences"] = Param(
+            False, type="boolean",
+            description="Argo CD's RespectIgnoreDifferences: the ignored fields keep their live values at apply too "
+                        "(an autoscaler's replicas), instead of being set back to Git's.")
+    return params
 
 
 def handover_params() -> dict[str, Param]:

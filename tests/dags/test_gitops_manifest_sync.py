@@ -132,3 +132,35 @@ def test_bad_commit_stops_before_apply_then_fix_then_rollback(airflow_db, kubeco
     assert [(n["trigger"], n["entry"]["revision"]) for n in received] == [
         ("on-deployed", rev1), ("on-sync-failed", entries[2].revision), ("on-deployed", rev3), ("on-deployed", rev1)]
     assert entries[-1].requested == "rollback"
+
+
+ALWAYS_DENIED = [{"kind": "deny", "schedule": "* * * * *", "duration": "1h"}]
+
+
+def test_a_manual_sync_in_a_deny_window_fails_before_fetch_and_override_goes_on(airflow_db, plan_only) -> None:
+    blocked = run_dag("gitops_manifest_sync", {"sync_windows": ALWAYS_DENIED})
+    assert blocked.state == "failed"
+    assert blocked.task_states["sync_window"] == "failed"
+    assert blocked.task_states["fetch"] in ("upstream_failed", "skipped")
+    error = json.loads((_report(blocked.run_id) / "error.json").read_text())
+    assert error["step"] == "sync_window" and "blocked by the active deny window" in error["error"]
+    assert "override_sync_window=true" in error["error"]
+    forced = run_dag("gitops_manifest_sync", {"sync_windows": ALWAYS_DENIED, "override_sync_window": True})
+    assert forced.state == "success", forced.task_states  # plan-only: it stops after the diff
+
+
+def test_an_event_started_sync_waits_for_its_window_in_the_triggerer() -> None:
+    """Not manual: the gate defers until the window opens (a DateTimeTrigger), holding no slot."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from delivery.operators.gitops_window import SyncWindowOperator
+
+    gate = SyncWindowOperator(task_id="sync_window", windows=ALWAYS_DENIED, override=False)
+    with pytest.raises(TaskDeferred) as deferred:
+        gate.execute({"dag_run": SimpleNamespace(run_type="asset_triggered")})
+    moment = deferred.value.trigger.moment
+    assert deferred.value.method_name == "execute"
+    assert 0 < (moment - datetime.now(timezone.utc)).total_seconds() <= 3600

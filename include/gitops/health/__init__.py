@@ -1,7 +1,8 @@
 """Health: one module per kind, one status enum, one dispatch on (group, kind).
 
 ``health_of(obj)`` returns a :class:`HealthStatus`, or None for kinds that have no health
-(ConfigMap, Secret... they are healthy by existing). A check that raises becomes Unknown with
+(ConfigMap, Secret... they are healthy by existing). Custom resources get their health from
+rules written as data (:mod:`include.gitops.health.custom`, ``$DELIVERY_HEALTH_RULES``). A check that raises becomes Unknown with
 the error as its message, so one odd object never breaks the whole report.
 """
 
@@ -10,8 +11,12 @@ from __future__ import annotations
 from typing import Callable
 
 from include.gitops.health.crd import crd_health
+from include.gitops.health.cronjob import cronjob_health
+from include.gitops.health.custom import custom_health
 from include.gitops.health.daemonset import daemonset_health
 from include.gitops.health.deployment import deployment_health
+from include.gitops.health.hpa import hpa_health
+from include.gitops.health.ingress import ingress_health
 from include.gitops.health.job import job_health
 from include.gitops.health.pod import pod_health
 from include.gitops.health.pvc import pvc_health
@@ -26,6 +31,9 @@ CHECKS: dict[tuple[str, str], Check] = {
     ("apps", "StatefulSet"): statefulset_health,
     ("apps", "DaemonSet"): daemonset_health,
     ("batch", "Job"): job_health,
+    ("batch", "CronJob"): cronjob_health,
+    ("networking.k8s.io", "Ingress"): ingress_health,
+    ("autoscaling", "HorizontalPodAutoscaler"): hpa_health,
     ("", "Pod"): pod_health,
     ("", "Service"): service_health,
     ("", "PersistentVolumeClaim"): pvc_health,
@@ -44,11 +52,10 @@ def health_of(obj: dict | None, *, group: str | None = None, kind: str | None = 
         return HealthStatus(HealthCode.MISSING, "resource does not exist in the cluster")
     api_version = str(obj.get("apiVersion") or "")
     group = api_version.rsplit("/", 1)[0] if "/" in api_version else ""
-    check = check_for(group, str(obj.get("kind") or ""))
-    if check is None:
-        return None
+    kind = str(obj.get("kind") or "")
+    check = check_for(group, kind)
     try:
-        return check(obj)
+        return check(obj) if check is not None else custom_health(group, kind, obj)
     except Exception as exc:  # noqa: BLE001 - a broken check must not break the report
         return HealthStatus(HealthCode.UNKNOWN, f"health check failed: {type(exc).__name__}: {exc}")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from delivery.failures import step
-from delivery.operators.gitops import cluster_for, load_objects, save_state
+from delivery.operators.gitops import cluster_for, ignore_rules, load_objects, save_state
 
 NOTIFICATIONS_CONN_ID = "gitops_notifications"
 
@@ -47,11 +47,12 @@ def apply(state: dict[str, Any], **context: Any) -> dict[str, Any]:
 
     cluster, _ = cluster_for(state)
     plan, existing = sync.plan_from_inputs(load_objects(state["desired"]), state)
+    respect = ignore_rules(state) if state.get("respect_ignore_differences") else None
     print("plan:\n" + plan.describe())
     folder = report_folder(context)
     try:
         applied = sync.apply_waves(cluster, plan, force=state["force"], existing=existing,
-                                   wave_timeout=state["wave_timeout"], say=print)
+                                   wave_timeout=state["wave_timeout"], respect_ignore=respect, say=print)
     except Exception as exc:
         write_report(folder, "sync.json", sync_record(plan, getattr(exc, "results", []), exc))
         if isinstance(exc, sync.WaveDegraded):
