@@ -38,6 +38,9 @@ class Event:
     @classmethod
     def from_extra(cls: type[E], extra: Mapping[str, Any] | None) -> E:
         extra = dict(extra or {})
+        # an AssetWatcher's event (Git watcher, cluster watch) wraps what its trigger yielded
+        if extra.get("from_trigger") and isinstance(extra.get("payload"), Mapping):
+            extra = dict(extra["payload"])
         got = int(extra.get("schema") or 1)
         if got > cls.schema:
             raise InputError(f"{cls.asset} event", f"it has schema {got}, this consumer reads up to {cls.schema}",
@@ -126,11 +129,16 @@ class ManifestsChanged(Event):
     """
 
     asset: ClassVar[str] = "manifests_changed"
+    schema: ClassVar[int] = 2
     app: str
     repo_url: str
     path: str
     sha: str
     trace: dict[str, Any] = field(default_factory=dict)
+    # schema 2: the app's own settings from apps.yaml (the Git watcher); None: the sync's params decide
+    namespace: str | None = None
+    prune: bool | None = None
+    self_heal: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -147,18 +155,28 @@ class ClusterSynced(Event):
 
 @dataclass(frozen=True)
 class ClusterDrift(Event):
-    """The live cluster differs from Git for an app (``cluster_drift``)."""
+    """The live cluster differs from Git for an app (``cluster_drift``).
+
+    ``source`` says who saw it: ``drift_check`` (the scheduled diff against Git, which always
+    knows ``repo_url``, ``path`` and ``sha``) or ``watch`` (the cluster watch, which sees a hand
+    edit, not Git: those three are the app's last recorded sync, or empty when it has none).
+    ``resources`` lists ``{"resource", "display", "change", "fields", "by"}`` per changed object.
+    Schema 2: ``repo_url``, ``path`` and ``sha`` became optional, ``source`` and ``resources`` new.
+    """
 
     asset: ClassVar[str] = "cluster_drift"
+    schema: ClassVar[int] = 2
     app: str
     status: str
-    repo_url: str
-    path: str
-    sha: str
+    repo_url: str = ""
+    path: str = ""
+    sha: str = ""
     self_heal: bool = False
     revision: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     report_dir: str = ""
+    source: str = "drift_check"
+    resources: list[dict[str, Any]] = field(default_factory=list)
 
 
 CONTRACTS: dict[str, type[Event]] = {c.asset: c for c in

@@ -90,7 +90,15 @@ def _apply_events(request: SyncRequest, events: Mapping[str, list[dict[str, Any]
     changed = [ManifestsChanged.from_extra(e) for e in events.get(MANIFESTS_CHANGED, [])]
     drifts = [ClusterDrift.from_extra(e) for e in events.get(CLUSTER_DRIFT, [])]
     for newest in (changed + drifts)[-1:]:
-        request.app, request.repo_url, request.path, request.revision = newest.app, newest.repo_url, newest.path, newest.sha
+        # a cluster watch event of an app never synced here knows no repo: the params say which
+        request.app = newest.app
+        if newest.repo_url:
+            request.repo_url, request.path = newest.repo_url, newest.path
+        request.revision = newest.sha or request.revision
+        if isinstance(newest, ManifestsChanged):  # the app's settings from apps.yaml (the Git watcher)
+            for setting in ("namespace", "prune", "self_heal"):
+                if getattr(newest, setting) is not None:
+                    setattr(request, setting, getattr(newest, setting))
     if set(events) != {CLUSTER_DRIFT}:
         return ""
     if not (request.self_heal or any(d.self_heal for d in drifts)):

@@ -107,3 +107,14 @@ def test_no_repo_url_uses_the_demo_repo_and_says_so() -> None:
 def test_bad_input_fails_before_anything(params, what) -> None:
     with pytest.raises(InputError, match=what):
         resolve({**PARAMS, **params}, {})
+
+
+def test_a_git_watch_event_brings_the_apps_own_settings_and_airflow_s_wrapper_is_read() -> None:
+    """The Git watcher's event (as Airflow stores a watcher's event: from_trigger + payload)
+    carries namespace, prune and self_heal from apps.yaml; they win over the params."""
+    payload = changed(namespace="shop-dev", prune=True, self_heal=True, trace={"source": "git_watch"})
+    out = resolve(PARAMS, {"manifests_changed": [{"from_trigger": True, "payload": payload}]})
+    request = out.request
+    assert (request.namespace, request.prune, request.self_heal, request.revision) == ("shop-dev", True, True, SHA_B)
+    plain = resolve({**PARAMS, "namespace": "team"}, {"manifests_changed": [changed()]}).request
+    assert (plain.namespace, plain.prune) == ("team", False)  # a link's event keeps the params' settings
