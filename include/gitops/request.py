@@ -84,6 +84,25 @@ class Resolution:
     notes: list[str] = field(default_factory=list)
 
 
+def _declared_app(request: SyncRequest):
+    """The app's entry in ``apps.yaml`` at the revision to sync, or None (no repo known yet, no
+    file, not declared there)."""
+    if not request.repo_url or not request.revision:
+        return None
+    import tempfile
+    from pathlib import Path
+
+    from include.common.git import GitError
+    from include.gitops.app_sync import declared_apps
+
+    try:
+        with tempfile.TemporaryDirectory(prefix="apps-") as tmp:
+            _, apps = declared_apps(request.repo_url, request.revision, Path(tmp) / "repo")
+    except (InputError, GitError):  # an unreadable repo fails the render step, with its own message
+        return None
+    return next((a for a in apps if a.name == request.app), None)
+
+
 def _apply_events(request: SyncRequest, events: Mapping[str, list[dict[str, Any]]]) -> str:
     """Let the newest event override the params; return the self-heal skip reason ("" to go on)."""
     request.triggered_by = ", ".join(sorted(events))
@@ -101,9 +120,14 @@ def _apply_events(request: SyncRequest, events: Mapping[str, list[dict[str, Any]
                     setattr(request, setting, getattr(newest, setting))
     if set(events) != {CLUSTER_DRIFT}:
         return ""
+    declared = _declared_app(request)
+    if declared is not None:  # the app's own settings from apps.yaml at the synced commit
+        request.namespace, request.prune = declared.namespace, declared.prune
+        request.self_heal = request.self_heal or declared.self_heal
     if not (request.self_heal or any(d.self_heal for d in drifts)):
         return (f"cluster_drift reported drift for app {request.app!r}, but self-heal is off: nothing is changed. "
-                "Turn it on with the param self_heal=true (or self_heal=true in gitops_drift_check).")
+                "Turn it on with self_heal: true for the app in apps.yaml, the param self_heal=true, or "
+                "self_heal=true in gitops_drift_check.")
     request.self_heal = True
     request.force = True  # undoing a hand edit means taking back the fields the editor now owns
     return ""

@@ -118,3 +118,20 @@ def test_a_git_watch_event_brings_the_apps_own_settings_and_airflow_s_wrapper_is
     assert (request.namespace, request.prune, request.self_heal, request.revision) == ("shop-dev", True, True, SHA_B)
     plain = resolve({**PARAMS, "namespace": "team"}, {"manifests_changed": [changed()]}).request
     assert (plain.namespace, plain.prune) == ("team", False)  # a link's event keeps the params' settings
+
+
+def test_a_drift_event_self_heals_an_app_declared_with_self_heal_in_apps_yaml(tmp_path) -> None:
+    from include.common.git import seed_bare_repo
+
+    src = tmp_path / "src"
+    (src / "apps" / "shop").mkdir(parents=True)
+    (src / "apps" / "shop" / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    (src / "apps.yaml").write_text("apps:\n  - {name: shop, path: apps/shop, namespace: shop-dev, self_heal: true}\n"
+                                   "  - {name: other, path: apps/shop}\n")
+    sha = seed_bare_repo(src, tmp_path / "m.git", "apps")
+    url = f"file://{tmp_path / 'm.git'}"
+    healed = resolve(PARAMS, {"cluster_drift": [drift(repo_url=url, path="apps/shop", sha=sha)]})
+    assert not healed.skip and healed.request.self_heal and healed.request.force
+    assert healed.request.namespace == "shop-dev"
+    other = resolve({**PARAMS, "app": "other"}, {"cluster_drift": [drift(app="other", repo_url=url, path="apps/shop", sha=sha)]})
+    assert "self-heal is off" in other.skip and "apps.yaml" in other.skip
