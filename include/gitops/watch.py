@@ -185,9 +185,12 @@ class ClusterWatch:
         last_save, saved_ready = 0.0, False
         try:
             while True:
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+                # that arrives as its timeout fires, and the watch would then never stop
                 try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=save_interval)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(save_interval):
+                        await self._wake.wait()
+                except TimeoutError:
                     pass
                 self._wake.clear()
                 force = False
