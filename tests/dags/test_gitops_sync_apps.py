@@ -71,3 +71,15 @@ def test_an_app_not_declared_is_refused_before_anything_syncs(airflow_db, kubeco
     url = _repo(tmp_path, k8s_namespace, {"a": cm("a")})
     result = run_dag("gitops_sync_apps", {"repo_url": url, "apps": ["many-zzz"]})
     assert result.state == "failed" and result.task_states["list_apps"] == "failed"
+
+
+def test_a_repo_that_declares_no_apps_syncs_nothing_and_says_so(airflow_db, kubeconfig, tmp_path, monkeypatch) -> None:
+    from include.common.git import seed_bare_repo
+
+    monkeypatch.setenv("KUBECONFIG", kubeconfig)
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "README.md").write_text("no apps here\n")
+    seed_bare_repo(tmp_path / "src", tmp_path / "empty.git", "empty")
+    result = run_dag("gitops_sync_apps", {"repo_url": f"file://{tmp_path / 'empty.git'}"})
+    assert result.state == "success" and result.task_states["list_apps"] == "success", result.task_states
+    assert result.task_states["summarize"] == "success"

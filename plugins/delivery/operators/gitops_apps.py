@@ -16,8 +16,6 @@ def list_apps(params: dict[str, Any] | None = None, **context: Any) -> list[dict
     """The apps ``apps.yaml`` declares at the revision (exact SHA), filtered by ``apps``."""
     from dataclasses import asdict
 
-    from airflow.sdk.exceptions import AirflowSkipException
-
     from delivery.runs import report_folder
     from include.common.errors import InputError
     from include.common.git import validate_repo_url
@@ -39,8 +37,8 @@ def list_apps(params: dict[str, Any] | None = None, **context: Any) -> list[dict
                                  f"(declared: {', '.join(a.name for a in apps) or 'none'})",
                          "name declared apps, or leave the param empty for all of them")
     chosen = [a for a in apps if not wanted or a.name in wanted]
-    if not chosen:
-        raise AirflowSkipException(f"apps.yaml at {sha[:12]} in {repo_url} declares no apps")
+    if not chosen:  # an empty list, not a skip: summarize tells "listed nothing" from "list_apps failed"
+        print(f"apps.yaml at {sha[:12]} in {repo_url} declares no apps: nothing to sync")
     listed = [{**asdict(a), "repo_url": repo_url, "sha": sha} for a in chosen]
     write_report(folder, "apps.json", listed)
     print(f"{len(listed)} app(s) at {sha[:12]}: {', '.join(a['name'] for a in listed)}")
@@ -82,6 +80,8 @@ def summarize(apps: list[dict[str, Any]], results: list[dict[str, Any]] | None, 
     from delivery.runs import report_folder
     from include.common.reports import write_report
 
+    if apps is None:  # summarize runs after failures too: without the list, list_apps failed
+        raise AirflowException("list_apps failed, so no app was synced: its log says why")
     done = {r["app"]: r for r in (results or []) if r}
     if done and all(r["result"] == "plan-only" for r in done.values()) and len(done) == len(apps):
         raise AirflowSkipException("PLAN-ONLY: no cluster is configured, so no app was synced. "
