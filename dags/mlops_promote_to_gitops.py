@@ -4,10 +4,14 @@
 `read_deployed` (the model version the overlay serves now) -> **`wait_for_champion`**
 (deferrable sensor: waits in the triggerer, holding no worker slot, until the MLflow alias
 `champion` points at another version; polls with `poll_interval` and `backoff`) ->
-*`approve`* (human-in-the-loop, only with `require_approval`) -> **`write_back`** (writes
+*`approve`* (human-in-the-loop, with `require_approval` or where the release policy requires it) ->
+**`release_check`** (the release policy: gate blessed the version, its training data passed
+validation for that exact hash, approval for prod, sync window open; else it fails, naming the
+missing evidence, nothing committed) -> **`write_back`** (writes
 `MODEL_NAME/VERSION/URI/RUN_ID` into the app's ConfigMap patch and a pod annotation in the
-overlay; one commit whose message carries the model version, the MLflow run id, the data hash
-and this run id; pushed with retries on a rejected push, never forced) -> **`sync`**
+overlay; one commit whose message carries the model version, the MLflow run id, the data hash,
+this run id and the release decision's digest, with the decision's in-toto statement in
+`.delivery/releases/<app>/`; pushed with retries on a rejected push, never forced) -> **`sync`**
 (triggers `gitops_manifest_sync` for exactly that commit and waits, deferred) ->
 **`check_health`** (Synced and Healthy) -> on failure **`rollback`** (reverts the commit,
 moves `champion` back to the deployed version, and records why on the model version and in
@@ -56,7 +60,10 @@ from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
         "wait_timeout": Param(3600, type="integer", minimum=1,
                               description="Seconds to wait for a new champion before the sensor fails."),
         "require_approval": Param(False, type="boolean",
-                                  description="Ask a person to approve (Airflow HITL) before the manifests change."),
+                                  description="Ask a person to approve (Airflow HITL) before the manifests change. "
+                                              "The release policy asks anyway where it requires approval (prod)."),
+        "release_policy": Param("", type="string", description="Release policy file (empty: include/release/"
+                                "release_policy.yaml): per environment, the evidence a model needs."),
         "configmap": Param("shop-settings", type="string", description="ConfigMap of the app that gets MODEL_* keys."),
         "deployment": Param("shop-web", type="string",
                             description="Deployment whose pods roll when the model changes (annotation)."),
@@ -89,8 +96,10 @@ def mlops_promote_to_gitops():
 
     @task.branch
     def needs_approval(params=None) -> str:
-        """Route through the approval step only when require_approval is on."""
-        return "approve" if params["require_approval"] else "write_back"
+        """Route through the approval step when require_approval is on or the release policy requires it (prod)."""
+        from delivery.operators import links
+
+        return "approve" if links.model_needs_approval(params) else "release_check"
 
     approve = ApprovalOperator(
         task_id="approve",
@@ -104,6 +113,13 @@ def mlops_promote_to_gitops():
     )
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def release_check(params=None, **context) -> dict:
+        """The release policy's decision (evidence checked at its source); blocked: fails, nothing is committed."""
+        from delivery.operators import links
+
+        return links.release_model(params, context)
+
+    @task
     def write_back(params=None, **context) -> dict:
         """Write the model into the overlay, commit (trace ids in the message), push; tag the model version."""
         from delivery.operators import links
@@ -124,9 +140,9 @@ def mlops_promote_to_gitops():
 
         return handover.outcome(context)
 
-    wrote = write_back()
-    read_deployed() >> wait >> needs_approval() >> [approve, wrote]
-    approve >> wrote
+    wrote, release = write_back(), release_check()
+    read_deployed() >> wait >> needs_approval() >> [approve, release]
+    approve >> release >> wrote
     sync_and_check(wrote, rollback()) >> outcome()
 
 

@@ -30,14 +30,17 @@ def deployed_model(target: dict, model_name: str, alias: str) -> dict:
 
 
 def write_model(client: Any, target: dict, event: dict, deployed: dict, *, configmap: str, deployment: str,
-                run: dict[str, str]) -> dict:
+                run: dict[str, str], decision: dict | None = None) -> dict:
     """Write the sensor's new version into the overlay, commit and push; tag the version with the commit.
 
     :param event: the alias sensor's event (``version``, ``model``: name, run_id, source).
     :param deployed: what :func:`deployed_model` read (the version the commit replaces).
     :param run: this run's ``dag_id`` and ``dag_run_id`` (trace ids).
+    :param decision: the release decision (``include.release.decision.Decision.as_dict``): its
+        statement is committed with the change, its digest is the ``Delivery-Release-Decision`` trailer.
     """
     from include.links.manifests import ModelRef, model_changes
+    from include.release.decision import statement_file
     from include.links.trace import model_version_tags
     from include.links.writeback import write_back
     from include.mlops import registry
@@ -47,10 +50,18 @@ def write_model(client: Any, target: dict, event: dict, deployed: dict, *, confi
     ref = ModelRef(name=name, version=version, uri=f"models:/{name}/{version}", run_id=model.get("run_id") or "")
     trace = {**run, "model_name": name, "model_version": version, "previous_version": deployed.get("version") or "",
              "mlflow_run_id": ref.run_id, "model_uri": ref.uri, **registry.run_lineage(client, ref.run_id)}
+    if decision:
+        trace["release_decision"] = decision["digest"]
+
+    def edit(read) -> dict[str, str]:
+        changes = model_changes(read, target["path"], ref, configmap=configmap, deployment=deployment,
+                                dag_id=run["dag_id"])
+        if changes and decision:
+            changes.update(statement_file(decision, target["app"]))
+        return changes
+
     wrote = write_back(
-        target,
-        lambda read: model_changes(read, target["path"], ref, configmap=configmap, deployment=deployment,
-                                   dag_id=run["dag_id"]),
+        target, edit,
         subject=f"deploy model {name} v{version} to {target['path']}",
         body=(f"{deployed.get('alias') or 'champion'} moved from v{deployed.get('version') or '-'} to v{version}.\n"
               f"Source: {model.get('source') or ref.uri}"),

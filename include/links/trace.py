@@ -11,7 +11,8 @@ TAG_PREFIX = "delivery."
 # Trace keys, in the order they are written.
 KEYS = (
     "dag_id", "dag_run_id", "model_name", "model_version", "previous_version", "mlflow_run_id", "model_uri",
-    "data_hash", "image", "image_tag", "image_digest", "source_commit", "ci_run", "manifests_commit", "reason",
+    "data_hash", "image", "image_tag", "image_digest", "source_commit", "ci_run", "manifests_commit", "release_decision",
+    "reason",
 )
 
 

@@ -4,6 +4,9 @@ never start; the trigger path runs in tests/e2e/test_flow_rest.py)."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 
 from dag_runner import run_dag
@@ -17,11 +20,10 @@ OVERLAY = "apps/shop/overlays/dev"
 def registry(airflow_db):
     """The embedded MLflow store (what MlflowHook uses with no connection): MODEL with 2 versions."""
     from delivery.hooks.mlflow import MlflowHook
+    from release_evidence import register_released
 
     client = MlflowHook().get_client()
-    client.create_registered_model(MODEL)
-    for _ in range(2):
-        client.create_model_version(MODEL, source="file:///tmp/links-model")
+    register_released(client, MODEL, 2)
     client.set_registered_model_alias(MODEL, "champion", "1")
     return client
 
@@ -42,6 +44,12 @@ def head(repo_url: str) -> tuple[str, str]:
 
     bare = repo_url.removeprefix("file://")
     return run_git(["rev-parse", "main"], cwd=bare), run_git(["log", "-1", "--format=%B", "main"], cwd=bare)
+
+
+def committed_file(repo_url: str, path: str) -> str:
+    from include.common.git import run_git
+
+    return run_git(["show", f"main:{path}"], cwd=repo_url.removeprefix("file://"))
 
 
 def served(repo_url: str) -> dict | None:
@@ -76,6 +84,12 @@ def test_promotion_becomes_a_traced_commit_then_waits_for_the_next_one(registry,
     assert trailers["model_version"] == "1" and trailers["dag_run_id"] == result.run_id
     assert trailers["dag_id"] == "mlops_promote_to_gitops"
     assert served(repo["repo_url"])["version"] == "1"
+    # the release decision went into the same commit; the file's sha256 is the trailer's digest
+    digest = trailers["release_decision"]
+    statement = committed_file(repo["repo_url"], f".delivery/releases/shop/{digest.removeprefix('sha256:')}.json")
+    assert "sha256:" + hashlib.sha256(statement.encode()).hexdigest() == digest
+    assert json.loads(statement)["predicate"]["verdict"] == "allowed"
+    assert result.task_states["release_check"] == "success" and result.task_states["approve"] == "skipped"
     tags = registry.get_model_version(MODEL, "1").tags
     assert tags["delivery.manifests_commit"] == sha and tags["delivery.deploy_dag_run_id"] == result.run_id
 
@@ -94,6 +108,28 @@ def test_promotion_becomes_a_traced_commit_then_waits_for_the_next_one(registry,
     assert sha2 != sha
     assert parse_trailers(message2)["previous_version"] == "1"
     assert served(repo["repo_url"])["version"] == "2"
+
+
+def test_a_version_without_validated_data_is_blocked_before_anything_is_committed(registry, repo):
+    from release_evidence import bless, training_run
+
+    run_id = training_run(registry, validated=False)
+    version = registry.create_model_version(MODEL, source="file:///tmp/links-model", run_id=run_id).version
+    bless(registry, MODEL, version)
+    before = head(repo["repo_url"])[0]
+    registry.set_registered_model_alias(MODEL, "champion", version)
+    try:
+        result = run_dag("mlops_promote_to_gitops", conf(repo, wait_timeout=60))
+    finally:
+        registry.set_registered_model_alias(MODEL, "champion", "2")
+    assert result.state == "failed"
+    assert result.task_states["release_check"] == "failed"
+    assert result.task_states["write_back"] == "upstream_failed"
+    assert head(repo["repo_url"])[0] == before
+    from include.common.paths import report_dir
+
+    error = json.loads((report_dir("mlops_promote_to_gitops", result.run_id) / "error.json").read_text())
+    assert error["step"] == "release_check" and "data_validated: the validation of data" in error["error"]
 
 
 def test_bad_param_is_refused_before_anything_runs(repo):

@@ -86,6 +86,45 @@ def read_deployed_model(params: dict, context: Any) -> dict:
     return deployed_model(manifests_target(params), model_name, alias)
 
 
+def model_needs_approval(params: dict) -> bool:
+    """A person must approve: the param asks for it, or the release policy requires it for the overlay's environment."""
+    from include.links.writeback import manifests_target
+    from include.release.model import needs_approval
+
+    return bool(params["require_approval"]) or needs_approval(manifests_target(params)["path"],
+                                                             params.get("release_policy") or None)
+
+
+@step("release_check")
+def release_model(params: dict, context: Any) -> dict:
+    """Decide under the release policy whether the new version may reach the overlay's environment.
+
+    Every required piece of evidence is checked at its source (the registry's gate tags, the
+    validation result of the training data's exact hash, the HITL approval, the sync windows).
+    ``release.json`` holds the decision; a blocked release fails here, before anything is committed.
+    """
+    from delivery.hooks.mlflow import MlflowHook
+    from delivery.runs import report_folder, run_ids
+    from include.common.reports import write_report
+    from include.links.writeback import manifests_target
+    from include.release.decision import check
+    from include.release.model import decide_model
+
+    ti = context["ti"]
+    event = ti.xcom_pull(task_ids="wait_for_champion")
+    target = manifests_target(params)
+    decision = decide_model(MlflowHook(params["mlflow_conn_id"]).get_client(), target, event,
+                            approval=ti.xcom_pull(task_ids="approve"), run=run_ids(context),
+                            policy_path=params.get("release_policy") or None)
+    write_report(report_folder(context), "release.json", decision.as_dict())
+    for item in decision.statement["predicate"]["evidence"]:
+        print(f"{'ok  ' if item['ok'] else 'MISSING'} {item['name']}: {item['detail']}")
+    check(decision, f"{event['model_name'] if 'model_name' in event else (event.get('model') or {}).get('name')} "
+                    f"v{event['version']}")
+    print(f"release allowed to {decision.environment}: decision {decision.digest}")
+    return decision.as_dict()
+
+
 @step("write_back")
 def write_model(params: dict, context: Any) -> dict:
     """Write the new champion into the overlay, commit and push; tag the model version with the commit."""
@@ -100,7 +139,8 @@ def write_model(params: dict, context: Any) -> dict:
         return model_writeback.write_model(
             MlflowHook(params["mlflow_conn_id"]).get_client(), manifests_target(params),
             ti.xcom_pull(task_ids="wait_for_champion"), ti.xcom_pull(task_ids="read_deployed"),
-            configmap=params["configmap"], deployment=params["deployment"], run=run_ids(context))
+            configmap=params["configmap"], deployment=params["deployment"], run=run_ids(context),
+            decision=ti.xcom_pull(task_ids="release_check"))
 
     return _write_once(context, write)
 

@@ -1,0 +1,1 @@
+"""One release policy for the three families: what must be proven before a change reaches an environment."""
