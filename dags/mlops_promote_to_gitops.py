@@ -62,7 +62,7 @@ from delivery.sensors.mlflow_alias import MlflowAliasChangedSensor
         "require_approval": Param(False, type="boolean",
                                   description="Ask a person to approve (Airflow HITL) before the manifests change. "
                                               "The release policy asks anyway where it requires approval (prod)."),
-        "release_policy": Param("", type="string", description="Release policy file (empty: include/release/"
+        "release_policy": Param(None, type=["null", "string"], description="Release policy file (empty: include/release/"
                                 "release_policy.yaml): per environment, the evidence a model needs."),
         "configmap": Param("shop-settings", type="string", description="ConfigMap of the app that gets MODEL_* keys."),
         "deployment": Param("shop-web", type="string",

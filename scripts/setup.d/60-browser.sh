@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Headless Chromium (Debian's `chromium` package) for the UI check in tests/e2e/test_trigger_forms.py:
+# Headless Chromium (Debian's `chromium` package) for the UI checks, driven by Playwright (tests/e2e/browser.py):
 # it loads each DAG's trigger form and saves a screenshot. Installed when root and missing;
 # otherwise the UI test skips with a message (and fails in CI, which runs as root).
 set -euo pipefail

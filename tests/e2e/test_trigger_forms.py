@@ -1,9 +1,8 @@
-"""UI check: every DAG's trigger form, opened in headless Chromium, shows each param with its
-description. A screenshot per DAG is saved under ``$DELIVERY_STATE/artifacts/ui/<dag_id>.png``.
+"""UI check: every DAG's trigger form, opened in headless Chromium (Playwright), shows each param with
+its description. A screenshot per DAG is saved under ``$DELIVERY_STATE/artifacts/ui/<dag_id>.png``.
 
-The browser logs in the way the UI itself does after SimpleAuthManager's login page: the JWT from
-``POST /auth/token`` in the ``_token`` cookie. The Airflow 3 UI has no URL for the trigger form (it
-is a modal of the DAG page), so the test opens ``/dags/<dag_id>`` and clicks "Trigger".
+The Airflow 3 UI has no URL for the trigger form (it is a modal of the DAG page), so the test
+opens ``/dags/<dag_id>`` and clicks "Trigger".
 """
 
 from __future__ import annotations
@@ -15,33 +14,11 @@ from typing import Iterator
 
 import pytest
 
-from e2e.airflow_api import free_port, project_dag_ids
-from e2e.browser import Browser, find_chromium
+from e2e.airflow_api import project_dag_ids
+from e2e.browser import find_chromium, logged_in_page
 from fixtures._services import require_service
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-DIALOG_TEXT = "[...document.querySelectorAll('[role=dialog]')].map(d => d.innerText).join('\\n')"
-HAS_TRIGGER = "[...document.querySelectorAll('button')].some(b => b.innerText.trim() === 'Trigger')"
-CLICK_TRIGGER = """(() => {
-  const buttons = [...document.querySelectorAll('button')].filter(b => b.innerText.trim() === 'Trigger');
-  if (!buttons.length) return false;
-  buttons[0].click();
-  return true;
-})()"""
-
-
-# Every DAG's form must be submittable as it opens: triggering with the defaults is the demo path.
-
-
-def submit_enabled(dag_id: str) -> str:
-    """JS: is the dialog's own Trigger button enabled with the defaults filled in? (null: not found)"""
-    return f"""(() => {{
-  const d = [...document.querySelectorAll('[role=dialog]')].find(x => x.innerText.includes({f"Trigger Dag - {dag_id}"!r}));
-  if (!d) return null;
-  const b = [...d.querySelectorAll('button')].filter(x => x.innerText.trim() === 'Trigger').pop();
-  return b ? !b.disabled : null;
-}})()"""
 
 
 def artifacts_dir() -> Path:
@@ -55,53 +32,59 @@ def squash(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def browser(airflow_api) -> Iterator[Browser]:
+def page(airflow_api) -> Iterator:
     binary = find_chromium()
     if not binary:
         require_service("Chromium", "the UI trigger-form check needs a headless browser",
                         "run scripts/setup.d/60-browser.sh as root (apt-get install chromium)")
-    b = Browser(binary, free_port(), width=1400, height=1100)
-    try:
-        b.set_cookie("_token", airflow_api.token(), airflow_api.base_url)
-        yield b
-    finally:
-        b.close()
+    with logged_in_page(binary, airflow_api.base_url, airflow_api.token()) as p:
+        yield p
 
 
-def open_trigger_form(browser: Browser, base_url: str, dag_id: str) -> str:
-    """Open the DAG page, click Trigger and return the trigger dialog's text once it shows."""
-    browser.navigate(f"{base_url}/dags/{dag_id}")
-    browser.wait_for(f"document.body.innerText.includes({dag_id!r}) && {HAS_TRIGGER}", timeout=120)
-    browser.wait_for(CLICK_TRIGGER, timeout=30)
-    title = f"Trigger Dag - {dag_id}"
-    browser.wait_for(f"({DIALOG_TEXT}).includes({title!r})", timeout=60)
-    return browser.evaluate(DIALOG_TEXT)
+TRIGGER = re.compile(r"^\s*Trigger\s*$")  # the button's text (its accessible name differs between versions)
 
 
-def test_every_trigger_form_shows_each_param_with_its_description(airflow_api, browser):
+def open_trigger_form(page, base_url: str, dag_id: str):
+    """Open the DAG page, click Trigger and return the trigger dialog once it shows."""
+    page.goto(f"{base_url}/dags/{dag_id}")
+    page.locator("button").filter(has_text=TRIGGER).first.click(timeout=120_000)
+    dialog = page.get_by_role("dialog").filter(has_text=f"Trigger Dag - {dag_id}")
+    dialog.wait_for(timeout=60_000)
+    return dialog
+
+
+def test_every_trigger_form_shows_each_param_with_its_description(airflow_api, page):
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import expect
+
     expected = sorted(project_dag_ids())
     if not expected:
         pytest.skip("dags/ defines no DAG yet")
     airflow_api.wait_for_dags(expected)
     out = artifacts_dir()
+    out.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     shots = []
     for dag_id in expected:
         params = airflow_api.params(dag_id)
+        shot = out / f"{dag_id}.png"
         try:
-            open_trigger_form(browser, airflow_api.base_url, dag_id)
+            dialog = open_trigger_form(page, airflow_api.base_url, dag_id)
             wanted = [(name, squash((spec or {}).get("description") or "")) for name, spec in params.items()]
             # The form renders lazily: wait until the last description is on screen.
-            if wanted:
-                browser.wait_for(f"({DIALOG_TEXT}).replace(/\\s+/g, ' ').includes({wanted[-1][1]!r})", timeout=30)
-            text = squash(browser.evaluate(DIALOG_TEXT))
-            enabled = browser.evaluate(submit_enabled(dag_id))
-        except (TimeoutError, RuntimeError) as exc:
-            shots.append(browser.screenshot(out / f"{dag_id}.png"))
-            problems.append(f"{dag_id}: trigger form did not open: {exc}")
+            if wanted and wanted[-1][1]:
+                expect(dialog).to_contain_text(wanted[-1][1], timeout=30_000)
+            text = squash(dialog.inner_text())
+            # Every DAG's form must be submittable as it opens: triggering with the defaults is the demo path.
+            enabled = dialog.locator("button").filter(has_text=TRIGGER).last.is_enabled()
+        except (AssertionError, PlaywrightError) as exc:
+            page.screenshot(path=str(shot))
+            shots.append(shot)
+            problems.append(f"{dag_id}: trigger form did not open: {str(exc).splitlines()[0]}")
             continue
-        shots.append(browser.screenshot(out / f"{dag_id}.png"))
-        if enabled is False:
+        page.screenshot(path=str(shot))
+        shots.append(shot)
+        if not enabled:
             message = (f"{dag_id}: the form's Trigger button is disabled with the defaults (a required param has "
                        "no value, e.g. an empty-string default of a non-null string type; use type=['null', 'string'])")
             problems.append(message)
