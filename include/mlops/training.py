@@ -88,11 +88,9 @@ def feature_importance(model) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def write_plots(model, X, y, trials: list[tuple[int, float | None, str]], out_dir: str | Path) -> list[Path]:
-    """ROC curve, confusion matrix, feature importance and optimisation history as PNG files.
-
-    ``trials`` holds (number, value, state) for every trial of the study.
-    """
+def write_plots(model, X, y, out_dir: str | Path) -> list[Path]:
+    """ROC curve, confusion matrix and feature importance as PNG files (the study's plots are Optuna's own:
+    ``include.mlops.tuning.study_plots``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,20 +117,6 @@ def write_plots(model, X, y, trials: list[tuple[int, float | None, str]], out_di
     ax.set_title("Feature importance")
     paths.append(_save(fig, out / "feature_importance.png"))
 
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    done = [(n, v) for n, v, s in trials if s == "COMPLETE" and v is not None]
-    pruned = [n for n, _, s in trials if s == "PRUNED"]
-    if done:
-        xs, ys = zip(*sorted(done))
-        best = [max(ys[: i + 1]) for i in range(len(ys))]
-        ax.scatter(xs, ys, label="trial (CV ROC AUC)")
-        ax.plot(xs, best, color="red", label="best so far")
-    for n in pruned:
-        ax.axvline(n, color="grey", alpha=0.3)
-    ax.set_xlabel("trial")
-    ax.set_title(f"Optimisation history ({len(pruned)} pruned, grey)")
-    ax.legend(loc="lower right")
-    paths.append(_save(fig, out / "optimization_history.png"))
     return paths
 
 

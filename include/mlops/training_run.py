@@ -45,6 +45,7 @@ def train_best(storage, client, *, study_name: str, parent_run_id: str, batch: d
     result = train_and_log(
         data_path=batch["path"], best_params=study.best_params, trials=tuning.trial_rows(study),
         experiment_id=experiment_id, report_folder=folder,
+        study_plots=tuning.study_plots(study, folder / "plots"),
         lineage={"data_sha256": batch["sha256"], "data_path": batch["path"], "data_rows": batch["rows"],
                  "validation_report": str(folder / "validation.html"), "dag_id": dag_id,
                  "dag_run_id": dag_run_id, "optuna_study": study_name},
@@ -76,11 +77,12 @@ def train_and_log(
     seed: int = 0,
     test_size: float = 0.25,
     parent_run_id: str | None = None,
+    study_plots: list[Path] = (),
 ) -> dict[str, Any]:
     """Fit the best parameters on the training split, evaluate on the held-out split, log to MLflow.
 
     Logged: params, held-out metrics (``test_<metric>``), plots (ROC, confusion matrix, feature
-    importance, optimisation history), the reference statistics for the drift monitor, the model
+    importance, and ``study_plots``: Optuna's own plots of the search), the reference statistics for the drift monitor, the model
     with signature and input example, and lineage tags (data hash, validation report, git SHA,
     DAG run id). The held-out split is saved in the report folder for the gate.
     """
@@ -98,7 +100,7 @@ def train_and_log(
     metrics = training.evaluate(model, X_held, y_held)
     held_path = report / "held_out.csv"
     held.to_csv(held_path, index=False)
-    plots = training.write_plots(model, X_held, y_held, trials, report / "plots")
+    plots = [*training.write_plots(model, X_held, y_held, report / "plots"), *study_plots]
     held_pred = model.predict_proba(X_held)[:, 1]
     reference = drift.reference_stats(
         train, list(NUMERIC_FEATURES), list(CATEGORICAL_FEATURES), seed=seed,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 from include.common.errors import InputError
@@ -218,6 +219,47 @@ def run_worker(study, objective: Callable, *, worker: int = 0, seed: int = 0, ho
     )
 
 
+def study_plots(study, out_dir: str | Path) -> list[Path]:
+    """Optuna's own plots of the study (``optuna.visualization.matplotlib``) as PNG files.
+
+    Optimisation history always; parameter importances and the parallel coordinates when at least
+    two trials completed (the importance evaluator needs two); intermediate values (what the
+    pruner saw per fold) when a trial reported any.
+    """
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import optuna.visualization.matplotlib as vis
+    from optuna.exceptions import ExperimentalWarning
+    from optuna.trial import TrialState
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    wanted = [("optimization_history", vis.plot_optimization_history)]
+    if len(complete) >= 2:
+        wanted += [("param_importances", vis.plot_param_importances),
+                   ("parallel_coordinate", vis.plot_parallel_coordinate)]
+    if any(t.intermediate_values for t in study.get_trials(deepcopy=False)):
+        wanted.append(("intermediate_values", vis.plot_intermediate_values))
+    paths = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        for name, plot in wanted:
+            ax = plot(study)
+            fig = ax.figure
+            fig.set_size_inches(7, 4.5)
+            fig.tight_layout()
+            path = out / f"{name}.png"
+            fig.savefig(path, dpi=80)
+            plt.close(fig)
+            paths.append(path)
+    return paths
+
+
 def trial_rows(study) -> list[tuple[int, float | None, str]]:
-    """(number, value, state name) for every trial: the optimisation-history plot's input."""
+    """(number, value, state name) for every trial: counts and the best CV score for MLflow."""
     return [(t.number, t.value, t.state.name) for t in study.get_trials(deepcopy=False)]
