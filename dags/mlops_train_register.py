@@ -6,8 +6,8 @@ Keeps the model sharp when the data changes. Runs when new training data is acce
 
 1. **snapshot**: content hash, rows and schema of the batch (lineage).
 2. **validate**: the Great Expectations suite (`include/mlops/suite.py`). A bad batch fails here, with each
-   failed expectation (counts, examples) in the log, `validation.json` and `validation.html` in the run's
-   report folder, and a copy in `<state>/quarantine/`. Nothing is tuned, trained or registered.
+   failed expectation (counts, examples) in the log, `validation.json` and GX's Data Docs (`gx/`) in the
+   run's report folder, and a copy in `<state>/quarantine/`. Nothing is tuned, trained or registered.
 3. **plan** + **tune**: one Optuna study in RDB storage (connection `optuna_default`, else SQLite); `workers`
    mapped tasks share its trial and time budget (seeded TPE, median pruner over CV folds), a nested MLflow run each.
 4. **train_evaluate**: best parameters on the training split, metrics on the held-out split; params, metrics,

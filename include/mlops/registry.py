@@ -18,6 +18,7 @@ LINEAGE_TAGS = {
     "train_dag_run_id": ("delivery.dag_run_id",),
     "hpo_study": ("delivery.optuna_study", "delivery.study_name"),
     "validation_report": ("delivery.validation_report",),
+    "validation_result": ("delivery.validation_result",),
     "code_sha": ("delivery.git_sha",),
 }
 

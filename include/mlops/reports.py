@@ -1,4 +1,4 @@
-"""Report pages for people: self-contained HTML (inline PNG plots) for validation and drift.
+"""Report pages for people: self-contained HTML (inline PNG plots) for drift (validation: GX's own Data Docs).
 
 They return the page as a string; ``include.common.reports.write_report`` writes it (and the JSON
 next to it) into the run's report folder.
@@ -40,38 +40,6 @@ def _page(title: str, body: str) -> str:
     """A complete HTML page with the shared style."""
     head = f"<meta charset='utf-8'><title>{_e(title)}</title>{_STYLE}"
     return f"<!doctype html><html><head>{head}</head><body>{body}</body></html>"
-
-
-def validation_html(outcome, batch: dict[str, Any]) -> str:
-    """A readable page for a validation outcome (:class:`include.mlops.suite.ValidationOutcome`).
-
-    It plays the part of GX Data Docs for an ephemeral context: the verdict, the batch's lineage
-    facts, then one row per expectation with its result.
-    """
-    verdict = '<span class="ok">PASSED</span>' if outcome.success else '<span class="bad">FAILED</span>'
-    rows = []
-    for res in outcome.raw.get("results", []):
-        cfg = res.get("expectation_config", {})
-        kwargs = {k: v for k, v in cfg.get("kwargs", {}).items() if k not in ("batch_id",)}
-        result = res.get("result", {}) or {}
-        status = '<span class="ok">ok</span>' if res.get("success") else '<span class="bad">failed</span>'
-        observed = result.get("observed_value", "")
-        unexpected = result.get("unexpected_count", "")
-        examples = result.get("partial_unexpected_list") or []
-        exc = (res.get("exception_info") or {}).get("exception_message") or ""
-        rows.append(
-            f"<tr><td>{status}</td><td><code>{_e(cfg.get('type'))}</code></td><td>{_e(kwargs)}</td>"
-            f"<td>{_e(observed)}</td><td>{_e(unexpected)}</td><td>{_e(examples[:5])}</td><td>{_e(exc[:160])}</td></tr>"
-        )
-    failures = "".join(f"<li>{_e(f.line())}</li>" for f in outcome.failures) or "<li>none</li>"
-    return _page(
-        f"Validation {batch.get('path', '')}",
-        f"<h1>Data validation: {verdict}</h1>"
-        f"<p>{outcome.successful} of {outcome.evaluated} expectations passed (suite <code>delivery_batch</code>, "
-        f"Great Expectations).</p><h2>Batch</h2>{_facts(batch)}<h2>Failed expectations</h2><ul>{failures}</ul>"
-        "<h2>All expectations</h2><table><tr><th>result</th><th>expectation</th><th>arguments</th><th>observed</th>"
-        f"<th>unexpected</th><th>examples</th><th>error</th></tr>{''.join(rows)}</table>",
-    )
 
 
 def _png(fig) -> str:

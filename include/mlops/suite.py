@@ -15,7 +15,8 @@ effect of a batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from include.mlops.constants import CATEGORICAL_FEATURES, CATEGORY_VALUES, ID_COLUMN, LABEL, NUMERIC_FEATURES
@@ -213,6 +214,7 @@ class ValidationOutcome:
     failures: list[Failure]
     raw: dict[str, Any]
     schema: SchemaDiff = field(default_factory=SchemaDiff)
+    data_docs: str = ""  # Great Expectations' own page of this validation (only with a docs folder)
 
     def summary_lines(self) -> list[str]:
         head = f"{self.successful}/{self.evaluated} expectations passed"
@@ -220,11 +222,15 @@ class ValidationOutcome:
 
 
 def validate_frame(frame, options: SuiteOptions | None = None,
-                   spec: list[tuple[str, dict[str, Any]]] | None = None) -> ValidationOutcome:
-    """Run the suite (or an explicit ``spec``) on ``frame`` in an ephemeral GX context; summarise the result.
+                   spec: list[tuple[str, dict[str, Any]]] | None = None,
+                   docs_dir: str | Path | None = None) -> ValidationOutcome:
+    """Run the suite (or an explicit ``spec``) on ``frame``; summarise the result.
 
     Without ``spec``, a batch that carries the label column is checked against the labelled
     schema even when the label is not required (the production batch of the drift monitor).
+    With ``docs_dir`` the run goes through a file data context there, and a checkpoint whose
+    ``UpdateDataDocsAction`` builds GX's Data Docs (``outcome.data_docs`` is its page of this
+    validation); without it, an ephemeral context (nothing written).
     """
     import logging
 
@@ -234,7 +240,8 @@ def validate_frame(frame, options: SuiteOptions | None = None,
     if spec is None:
         spec = suite_spec(options, with_label=LABEL in columns)
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    context = gx.get_context(mode="ephemeral")
+    context = (gx.get_context(mode="file", project_root_dir=str(docs_dir)) if docs_dir
+               else gx.get_context(mode="ephemeral"))
     try:  # no progress bars in task logs
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -248,11 +255,23 @@ def validate_frame(frame, options: SuiteOptions | None = None,
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name="gate", data=batch_definition, suite=suite)
     )
-    result = definition.run(
-        batch_parameters={"dataframe": frame},
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 5},
-    )
-    return summarize(result.to_json_dict(), columns=columns)
+    result_format = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
+    if not docs_dir:
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+        return summarize(result.to_json_dict(), columns=columns)
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name="gate", validation_definitions=[definition], result_format=result_format,
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="data_docs")]))
+    result = next(iter(checkpoint.run(batch_parameters={"dataframe": frame}).run_results.values()))
+    outcome = summarize(result.to_json_dict(), columns=columns)
+    return replace(outcome, data_docs=str(_validation_page(Path(docs_dir))))
+
+
+def _validation_page(docs_dir: Path) -> Path:
+    """GX's Data Docs page of the newest validation in ``docs_dir`` (the index when there is none)."""
+    site = docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site"
+    pages = sorted((site / "validations").rglob("*.html"), key=lambda p: p.stat().st_mtime)
+    return pages[-1] if pages else site / "index.html"
 
 
 def _observed_type(result: dict[str, Any]) -> str:

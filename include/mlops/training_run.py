@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from include.common.errors import InputError
-from include.common.reports import write_report
+from include.common.reports import read_report, write_report
 from include.mlops import data as data_mod
 from include.mlops import tracking, tuning
 from include.mlops.constants import CATEGORICAL_FEATURES, NUMERIC_FEATURES, REFERENCE_ARTIFACT
@@ -47,7 +47,9 @@ def train_best(storage, client, *, study_name: str, parent_run_id: str, batch: d
         experiment_id=experiment_id, report_folder=folder,
         study_plots=tuning.study_plots(study, folder / "plots"),
         lineage={"data_sha256": batch["sha256"], "data_path": batch["path"], "data_rows": batch["rows"],
-                 "validation_report": str(folder / "validation.html"), "dag_id": dag_id,
+                 "validation_result": str(folder / "validation.json"),
+                 "validation_report": (read_report(folder, "validation.json") or {}).get("data_docs") or "",
+                 "dag_id": dag_id,
                  "dag_run_id": dag_run_id, "optuna_study": study_name},
         seed=seed, parent_run_id=parent_run_id,
     )

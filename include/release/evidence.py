@@ -55,19 +55,19 @@ def data_validated(version: dict[str, Any], lineage: dict[str, str]) -> Evidence
     """The validation result of the version's training data, for that exact data hash, passed.
 
     :param lineage: ``include.mlops.registry.run_lineage`` of the version's training run
-        (``data_hash`` and ``validation_report`` from its tags). The result is the
-        ``validation.json`` beside the report; its batch's sha256 must equal the data hash.
+        (``data_hash`` and ``validation_result`` from its tags): that ``validation.json``'s batch
+        sha256 must equal the data hash.
     """
     ref = f"models:/{version['name']}/{version['version']}"
     data_hash = lineage.get("data_hash")
-    report = lineage.get("validation_report")
+    result_path = lineage.get("validation_result")
     if not data_hash:
         return Evidence("data_validated", False, f"the training run of {ref} records no data hash "
                         "(tag delivery.data_sha256): nothing ties it to a validated batch", source=ref)
-    if not report:
+    if not result_path:
         return Evidence("data_validated", False, f"the training run of {ref} names no validation result "
-                        "(tag delivery.validation_report) for data {data_hash[:12]}", source=ref)
-    result_file = Path(report).with_name("validation.json")
+                        f"(tag delivery.validation_result) for data {data_hash[:12]}", source=ref)
+    result_file = Path(result_path)
     if not result_file.is_file():
         return Evidence("data_validated", False, f"no validation result at {result_file} for data {data_hash[:12]} "
                         f"of {ref}: validate the batch again (mlops_train_register)", source=str(result_file))

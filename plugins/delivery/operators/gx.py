@@ -15,8 +15,9 @@ from delivery.failures import step
 class GXValidateOperator(BaseOperator):
     """Validate a batch file with the project's expectation suite (``include.mlops.suite``).
 
-    Writes ``validation.json`` (the GX result) and ``validation.html`` (a readable page) into the
-    run's report folder. On failure it logs every failed expectation with counts and examples,
+    Writes ``validation.json`` (the GX result, with the batch's sha256) and Great Expectations' own
+    Data Docs (a file data context in ``gx/``; the page of this validation is ``data_docs`` in the
+    result) into the run's report folder. On failure it logs every failed expectation with counts and examples,
     copies the batch to ``<state>/quarantine/<dag_id>/<run_id>/`` and fails the task without
     retries, so that nothing downstream (training, registering) runs.
 
@@ -55,7 +56,7 @@ class GXValidateOperator(BaseOperator):
         from include.common.errors import InputError
         from include.common.paths import state_dir
         from include.common.reports import write_report
-        from include.mlops import data, reports, suite
+        from include.mlops import data, suite
 
         folder = Path(self.report_folder) if self.report_folder else report_folder(context)
         path = Path(self.data_path)
@@ -64,14 +65,15 @@ class GXValidateOperator(BaseOperator):
         try:
             frame = data.read_batch(path)
             batch.update(rows=len(frame), columns=len(frame.columns), sha256=data.file_sha256(path))
-            outcome = suite.validate_frame(frame, options)
+            outcome = suite.validate_frame(frame, options, docs_dir=folder)
         except InputError as exc:
             outcome = suite.read_failure_outcome(str(exc))
-        json_path = write_report(folder, "validation.json", {"batch": batch, **outcome.raw})
-        html_path = write_report(folder, "validation.html", reports.validation_html(outcome, batch))
+        json_path = write_report(folder, "validation.json",
+                                 {"batch": batch, "data_docs": outcome.data_docs, **outcome.raw})
+        html_path = outcome.data_docs or json_path  # a batch that could not be read has no Data Docs
         for line in outcome.summary_lines():
             self.log.info("%s", line)
-        self.log.info("Validation report: %s (JSON: %s)", html_path, json_path)
+        self.log.info("Validation report (Great Expectations Data Docs): %s (JSON: %s)", html_path, json_path)
         result = {
             "success": outcome.success,
             "path": str(path),
